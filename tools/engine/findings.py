@@ -1,0 +1,94 @@
+"""The finding contract shared by every rule, and the certainty band.
+
+A rule returns a DataFrame (``new_findings``) with one row per pair of
+features and these columns; the engine adds ids, messages and profile.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+FINDING_COLUMNS = ["rule_id", "layer_a", "uid_a", "layer_b", "uid_b", "measured", "required",
+                   "unit", "severity", "certainty", "rule_source", "geometry"]
+
+
+def new_findings(rule_id, layer_a, uid_a, layer_b, uid_b, measured, required, unit, severity,
+                 certainty, rule_source, geometry):
+    """Build a findings frame; scalars are broadcast to the length of ``uid_a``.
+
+    ``geometry`` is a sequence of shapely geometries (the real geometry of
+    each finding: stretch, overlap polygon, crossing point, ...).
+    """
+    import geopandas as gpd
+
+    n = len(uid_a)
+
+    def col(x, dtype=object):
+        if np.ndim(x) == 0:
+            return np.full(n, x, dtype=dtype)
+        x = np.asarray(x, dtype=dtype)
+        if len(x) != n:
+            raise ValueError(f"{rule_id}: column length {len(x)} != {n}")
+        return x
+
+    data = {
+        "rule_id": col(rule_id),
+        "layer_a": col(layer_a),
+        "uid_a": col(uid_a),
+        "layer_b": col(layer_b if layer_b is not None else ""),
+        "uid_b": col(uid_b if uid_b is not None else ""),
+        "measured": col(measured, float),
+        "required": col(np.nan if required is None else required, float),
+        "unit": col(unit),
+        "severity": col(severity),
+        "certainty": col(certainty),
+        "rule_source": col(rule_source),
+    }
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(list(geometry) if n else [], index=None),
+                            crs=None)
+
+
+def empty_findings():
+    return new_findings("", "", [], "", [], [], [], "", "", "", "", [])
+
+
+def classify_min(measured, required, uncertainty):
+    """For "at least ``required``" rules (clearances, cover, angles).
+
+    Returns (is_finding, certainty) arrays: a finding when the value is short
+    of the requirement or within the uncertainty of it; ``certain`` when it is
+    short even after the uncertainty is added in the features' favour,
+    ``possible`` otherwise (rules.md, Certainty).
+    """
+    m = np.asarray(measured, float)
+    r = np.asarray(required, float)
+    u = np.nan_to_num(np.asarray(uncertainty, float), nan=0.0)
+    is_finding = (m - u) < r
+    certain = (m + u) < r
+    return is_finding, np.where(certain, "certain", "possible")
+
+
+def classify_positive(measured, uncertainty):
+    """For "any amount is a breach" rules (length inside, overlap, depth cut).
+
+    A finding when ``measured + uncertainty > 0``; certain when
+    ``measured - uncertainty > 0``.
+    """
+    m = np.asarray(measured, float)
+    u = np.nan_to_num(np.asarray(uncertainty, float), nan=0.0)
+    return (m + u) > 0, np.where((m - u) > 0, "certain", "possible")
+
+
+def conflict_id(rule_id: str, layer_a: str, uid_a: str, layer_b: str, uid_b: str) -> str:
+    """Stable id: the same rule and the same features give the same id in every run."""
+    key = "\x1f".join(str(x) for x in (rule_id, layer_a, uid_a, layer_b or "", uid_b or ""))
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def order_pairs(uid_a, uid_b):
+    """For same-layer rules: swap so that uid_a < uid_b (plain string order)."""
+    a = np.asarray(uid_a, dtype=object)
+    b = np.asarray(uid_b, dtype=object)
+    swap = a > b
+    return np.where(swap, b, a), np.where(swap, a, b), swap
