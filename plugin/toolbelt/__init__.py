@@ -1,0 +1,1 @@
+"""Small helpers shared by the plugin's widgets: logging and typed settings."""
