@@ -1,0 +1,73 @@
+"""Shared helpers for the check-engine unit tests (no qgis imports).
+
+Use from a test file::
+
+    import sys, pathlib
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    from engine_helpers import make_project, run_rule
+
+    path = make_project(tmp_path, pipe_segment=[
+        {"geometry": LineString([(0, 0), (10, 0)]), "utility": "JS", "diameter_mm": 300,
+         "depth_start": 1.0, "depth_end": 1.0}])
+    f = run_rule(path, "cover_depth")
+
+Each layer is a list of dicts holding a shapely ``geometry`` and model fields.
+``uid`` defaults to ``<prefix><n>`` (e.g. ``S1``, ``S2`` for pipe_segment, in
+list order), ``status`` to ``existing``. A field left out of every dict of a
+layer gets the model default on write (e.g. depth_ref 'top'); give it as None
+explicitly to store NULL.
+"""
+from __future__ import annotations
+
+import pathlib
+
+PREFIX = {"pipe_point": "P", "pipe_segment": "S", "planned_road": "R", "renovation_area": "A",
+          "renovation_work": "W", "tree": "T", "planting_area": "G", "parking_stall": "C",
+          "fire_lane": "F", "building": "B"}
+
+
+def layer_frame(name, rows, crs="EPSG:4547"):
+    """A GeoDataFrame for data-model layer ``name`` from a list of dicts."""
+    import geopandas as gpd
+    import pandas as pd
+
+    rows = [dict(r) for r in rows]
+    prefix = PREFIX.get(name, name[:1].upper())
+    for i, r in enumerate(rows, start=1):
+        if r.get("uid") is None:
+            r["uid"] = f"{prefix}{i}"
+        r.setdefault("status", "existing")
+    geoms = [r.pop("geometry") for r in rows]
+    df = pd.DataFrame(rows)
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
+
+
+def make_project(tmp_path, name="p.gpkg", crs="EPSG:4547", **layers):
+    """Create a project GeoPackage in ``tmp_path`` holding ``layers``; returns its path."""
+    from renewal_planner.layers import gpkg, io
+
+    path = gpkg.create_project(str(pathlib.Path(tmp_path) / name), crs=crs)
+    for lname, rows in layers.items():
+        if rows:
+            io.write_layer(path, lname, layer_frame(lname, rows, crs=crs))
+    return path
+
+
+def run_rule(path, rule_id, **kwargs):
+    """Findings of one rule (GeoDataFrame), via the engine's public run_checks."""
+    from renewal_planner.tools.engine import run_checks
+
+    return run_checks(path, only=rule_id, **kwargs).findings
+
+
+def context(path, dem=None, rules=None):
+    """A CheckContext over ``path`` (for tests of the pipe model itself)."""
+    from renewal_planner.tools.engine.context import CheckContext
+    from renewal_planner.tools.ruleset import load_rules
+
+    return CheckContext(path, rules or load_rules(), dem=dem)
+
+
+def pair_set(findings):
+    """{(uid_a, uid_b): measured} of a findings frame."""
+    return {(a, b): m for a, b, m in zip(findings["uid_a"], findings["uid_b"], findings["measured"])}

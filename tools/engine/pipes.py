@@ -1,0 +1,307 @@
+"""The prepared pipe model: where each pipe segment lies below the ground.
+
+``prepare_pipes(ctx)`` turns the pipe_segment layer (plus pipe_point and the
+DEM) into a ``PipeModel`` that every depth-aware rule uses.
+
+Depth semantics (data-model.md, standards.md §1):
+
+* ``depth_start`` / ``depth_end`` are metres below the ground at the two ends,
+  measured to ``depth_ref``: ``top`` (outer top), ``center`` or ``invert``
+  (inside bottom). NULL ``depth_ref`` -> rules ``general.default_depth_ref``
+  by utility class (PS: invert, else top).
+* Outer vertical size ``height_m`` = height_mm/1000 (box) else
+  diameter_mm/1000; outer horizontal size ``width_m`` = width_mm/1000 (box)
+  else diameter_mm/1000 (a duct bank's diameter_mm is its width). An unknown
+  size counts as 0 (the centreline).
+* From the depth: depth of the outer top (``cover``) and of the outer bottom:
+    top     cover = d,                       bottom = d + height
+    center  cover = d - height/2,            bottom = d + height/2
+    invert  cover = d - height - wall,       bottom = d + wall
+  (wall = rules ``general.invert_wall_m``: the invert is the inside bottom, so
+  the outer top is invert + height + wall and the outer bottom invert - wall).
+* Ground at an end: the ``ground_elev`` of the pipe_point named by
+  ``start_uid`` / ``end_uid``; else the DEM (``ctx.dem``) at the segment's end
+  vertex; else unknown.
+* A missing end depth is derived the way a surveyor would: first the surveyed
+  ``depth`` of the end's pipe_point (same reference), else the other end's
+  depth (a segment with one measured end is taken as laid parallel to the
+  ground, i.e. constant depth). A segment with no depth at either end and no
+  point depth has an unknown depth.
+* Depth, ground and so the elevations interpolate linearly along the line by
+  the fraction of its length.
+
+``depth_known`` is True where the cover (the position of the pipe below the
+ground) is known at both ends. The absolute elevations additionally need the
+ground (``elev_known``); ``top_elev_at`` etc. give NaN where the ground is
+unknown, but ``cover_at`` stays known (it needs no ground). A pipe whose depth
+cannot be known is never treated as depth 0: it is reported by
+``check_depth_unknown`` and skipped by the depth rules.
+
+Uncertainty: ``acc_h`` / ``acc_v`` are the record's own, else the CJJ 61
+defaults ``acc_*_per_depth * H``, H = the larger centre depth of the two ends,
+at least ``acc_min_depth_m`` (H = ``acc_min_depth_m`` where the depth is
+unknown).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...layers.errors import InputError
+from .findings import new_findings
+
+LAYER = "pipe_segment"
+
+
+def _num(series):
+    import pandas as pd
+
+    return pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
+
+
+def sample_dem(path, x, y, crs=None):
+    """Elevation of the DEM at points (x, y); NaN outside or at nodata.
+
+    Reads only the window that covers the points, then indexes the array.
+    """
+    import rasterio
+    from rasterio.windows import Window
+
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    out = np.full(len(x), np.nan)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return out
+    try:
+        ds = rasterio.open(path)
+    except Exception as exc:  # rasterio raises its own error types
+        raise InputError(f"cannot read the DEM ({exc})", file=str(path)) from None
+    with ds:
+        if crs is not None and ds.crs is not None:
+            try:
+                from pyproj import CRS
+
+                if not CRS.from_user_input(ds.crs.to_wkt()).equals(CRS.from_user_input(crs)):
+                    raise InputError(f"the DEM's CRS ({ds.crs}) is not the project's ({crs})",
+                                     file=str(path))
+            except InputError:
+                raise
+            except Exception:
+                pass
+        inv = ~ds.transform
+        col = np.floor(inv.a * x[ok] + inv.b * y[ok] + inv.c).astype(np.int64)
+        row = np.floor(inv.d * x[ok] + inv.e * y[ok] + inv.f).astype(np.int64)
+        inside = (row >= 0) & (row < ds.height) & (col >= 0) & (col < ds.width)
+        if not inside.any():
+            return out
+        r0, r1 = row[inside].min(), row[inside].max() + 1
+        c0, c1 = col[inside].min(), col[inside].max() + 1
+        arr = ds.read(1, window=Window(c0, r0, c1 - c0, r1 - r0), masked=True)
+        vals = np.ma.filled(arr.astype(float), np.nan)[row[inside] - r0, col[inside] - c0]
+        sub = np.full(int(ok.sum()), np.nan)
+        sub[inside] = vals
+        out[ok] = sub
+    return out
+
+
+class PipeModel:
+    """Active pipe segments with sizes, uncertainty and depth along the line."""
+
+    def __init__(self, frame, rules):
+        import shapely
+
+        self.frame = frame
+        self.rules = rules
+        self.geoms = frame.geometry.to_numpy() if len(frame) else np.array([], dtype=object)
+        self.length = shapely.length(self.geoms) if len(frame) else np.zeros(0)
+        self._ground = np.column_stack([frame["ground_start"].to_numpy(float),
+                                        frame["ground_end"].to_numpy(float)]) if len(frame) else np.zeros((0, 2))
+        self._cover = np.column_stack([frame["cover_start"].to_numpy(float),
+                                       frame["cover_end"].to_numpy(float)]) if len(frame) else np.zeros((0, 2))
+        self._height = frame["height_m"].to_numpy(float) if len(frame) else np.zeros(0)
+
+    def __len__(self):
+        return len(self.frame)
+
+    # -- position along the line -------------------------------------------
+    def fraction(self, seg_idx, xy):
+        """Fraction (0..1) of the length at points xy (N x 2) on segments seg_idx."""
+        import shapely
+
+        seg_idx = np.asarray(seg_idx, dtype=np.int64)
+        xy = np.asarray(xy, float).reshape(-1, 2)
+        if len(seg_idx) == 0:
+            return np.zeros(0)
+        pts = shapely.points(xy)
+        t = shapely.line_locate_point(self.geoms[seg_idx], pts, normalized=True)
+        return np.clip(np.nan_to_num(t, nan=0.0), 0.0, 1.0)
+
+    def _lerp(self, arr2, seg_idx, t):
+        seg_idx = np.asarray(seg_idx, dtype=np.int64)
+        t = np.asarray(t, float)
+        a = arr2[seg_idx, 0]
+        b = arr2[seg_idx, 1]
+        return a + (b - a) * t
+
+    # -- by fraction ---------------------------------------------------------
+    def ground_at_t(self, seg_idx, t):
+        return self._lerp(self._ground, seg_idx, t)
+
+    def cover_at_t(self, seg_idx, t):
+        """Depth of the outer top below the ground (m); NaN where unknown."""
+        return self._lerp(self._cover, seg_idx, t)
+
+    def bottom_depth_at_t(self, seg_idx, t):
+        """Depth of the outer bottom below the ground (m)."""
+        return self.cover_at_t(seg_idx, t) + self._height[np.asarray(seg_idx, dtype=np.int64)]
+
+    def top_elev_at_t(self, seg_idx, t):
+        return self.ground_at_t(seg_idx, t) - self.cover_at_t(seg_idx, t)
+
+    def bottom_elev_at_t(self, seg_idx, t):
+        return self.ground_at_t(seg_idx, t) - self.bottom_depth_at_t(seg_idx, t)
+
+    # -- by point (the contract) ------------------------------------------
+    def ground_at(self, seg_idx, xy):
+        return self.ground_at_t(seg_idx, self.fraction(seg_idx, xy))
+
+    def top_elev_at(self, seg_idx, xy):
+        return self.top_elev_at_t(seg_idx, self.fraction(seg_idx, xy))
+
+    def bottom_elev_at(self, seg_idx, xy):
+        return self.bottom_elev_at_t(seg_idx, self.fraction(seg_idx, xy))
+
+    def cover_at(self, seg_idx, xy):
+        """ground - top; known wherever the depth is, even without a ground elevation."""
+        return self.cover_at_t(seg_idx, self.fraction(seg_idx, xy))
+
+    def bottom_depth_at(self, seg_idx, xy):
+        return self.bottom_depth_at_t(seg_idx, self.fraction(seg_idx, xy))
+
+
+def _default_ref(rules, utility):
+    refs = rules.value("general", "default_depth_ref")
+    if isinstance(refs, dict):
+        default = refs.get("default", "top")
+        util = np.asarray(utility, dtype=object)
+        out = np.full(len(util), default, dtype=object)
+        for cls, ref in refs.items():
+            if cls != "default":
+                out[util == cls] = ref
+        return out
+    return np.full(len(utility), refs, dtype=object)
+
+
+def prepare_pipes(ctx) -> PipeModel:
+    import pandas as pd
+    import shapely
+
+    rules = ctx.rules
+    seg = ctx.layer(LAYER).copy()
+    n = len(seg)
+    for c in ("ground_start", "ground_end", "cover_start", "cover_end"):
+        seg[c] = np.zeros(n)
+    if n == 0:
+        for c in ("width_m", "height_m", "acc_h", "acc_v", "bottom_start", "bottom_end",
+                  "depth_ref_used", "depth_known", "elev_known", "buried"):
+            seg[c] = pd.Series([], dtype=object if c == "depth_ref_used" else float)
+        seg["depth_known"] = seg["depth_known"].astype(bool)
+        seg["elev_known"] = seg["elev_known"].astype(bool)
+        seg["buried"] = seg["buried"].astype(bool)
+        return PipeModel(seg, rules)
+
+    diameter = _num(seg["diameter_mm"]) / 1000.0
+    width = _num(seg["width_mm"]) / 1000.0
+    height = _num(seg["height_mm"]) / 1000.0
+    width_m = np.where(np.isfinite(width) & (width > 0), width, diameter)
+    height_m = np.where(np.isfinite(height) & (height > 0), height, diameter)
+    width_m = np.nan_to_num(width_m, nan=0.0)
+    height_m = np.nan_to_num(height_m, nan=0.0)
+
+    # -- ends: points, ground, depth ----------------------------------------
+    geoms = seg.geometry.to_numpy()
+    p0 = shapely.get_coordinates(shapely.get_point(geoms, 0))
+    p1 = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    pts = ctx.layer("pipe_point") if _has_layer(ctx, "pipe_point") else None
+    ground = np.full((n, 2), np.nan)
+    pdepth = np.full((n, 2), np.nan)
+    if pts is not None and len(pts):
+        p = pts.drop_duplicates("uid").set_index("uid")
+        pg = pd.to_numeric(p["ground_elev"], errors="coerce").astype(float)
+        pdp = pd.to_numeric(p["depth"], errors="coerce").astype(float)
+        for k, col in enumerate(("start_uid", "end_uid")):
+            key = seg[col].astype(object)
+            ground[:, k] = key.map(pg).to_numpy(dtype=float, na_value=np.nan)
+            pdepth[:, k] = key.map(pdp).to_numpy(dtype=float, na_value=np.nan)
+    if ctx.dem:
+        for k, pxy in enumerate((p0, p1)):
+            miss = ~np.isfinite(ground[:, k])
+            if miss.any():
+                ground[miss, k] = sample_dem(ctx.dem, pxy[miss, 0], pxy[miss, 1],
+                                             crs=getattr(seg, "crs", None))
+
+    depth = np.column_stack([_num(seg["depth_start"]), _num(seg["depth_end"])])
+    depth = np.where(np.isfinite(depth), depth, pdepth)  # the end point's surveyed depth
+    only0 = np.isfinite(depth[:, 0]) & ~np.isfinite(depth[:, 1])
+    only1 = np.isfinite(depth[:, 1]) & ~np.isfinite(depth[:, 0])
+    depth[only0, 1] = depth[only0, 0]  # one measured end: constant depth
+    depth[only1, 0] = depth[only1, 1]
+
+    # -- reference -> depth of outer top / bottom ---------------------------
+    ref = seg["depth_ref"].astype(object).to_numpy()
+    valid = np.isin(ref, ["top", "invert", "center"])
+    ref = np.where(valid, ref, _default_ref(rules, seg["utility"].to_numpy(dtype=object)))
+    wall = float(rules.value("general", "invert_wall_m"))
+    top_off = np.select([ref == "top", ref == "center", ref == "invert"],
+                        [0.0 * height_m, height_m / 2.0, height_m + wall], 0.0)
+    cover = depth - top_off[:, None]
+    bottom = cover + height_m[:, None]
+
+    depth_known = np.isfinite(cover).all(axis=1)
+    elev_known = depth_known & np.isfinite(ground).all(axis=1)
+
+    # -- uncertainty ----------------------------------------------------------
+    hmin = float(rules.value("general", "acc_min_depth_m"))
+    centre = np.nanmax(np.where(np.isfinite(cover), cover + height_m[:, None] / 2.0, -np.inf), axis=1)
+    H = np.where(depth_known, np.maximum(centre, hmin), hmin)
+    acc_h = _num(seg["acc_h"])
+    acc_v = _num(seg["acc_v"])
+    acc_h = np.where(np.isfinite(acc_h), acc_h, float(rules.value("general", "acc_h_per_depth")) * H)
+    acc_v = np.where(np.isfinite(acc_v), acc_v, float(rules.value("general", "acc_v_per_depth")) * H)
+
+    exempt = list(rules.value("cover_depth", "exempt_burial"))
+    seg["width_m"] = width_m
+    seg["height_m"] = height_m
+    seg["acc_h"] = acc_h
+    seg["acc_v"] = acc_v
+    seg["depth_ref_used"] = ref
+    seg["ground_start"], seg["ground_end"] = ground[:, 0], ground[:, 1]
+    seg["cover_start"], seg["cover_end"] = cover[:, 0], cover[:, 1]
+    seg["bottom_start"], seg["bottom_end"] = bottom[:, 0], bottom[:, 1]
+    seg["depth_known"] = depth_known
+    seg["elev_known"] = elev_known
+    seg["buried"] = ~seg["burial"].astype(object).isin(exempt).to_numpy()
+    return PipeModel(seg, rules)
+
+
+def _has_layer(ctx, name):
+    try:
+        ctx.layer(name)
+        return True
+    except InputError:
+        return False
+
+
+def check_depth_unknown(ctx):
+    """depth_unknown: a buried pipe whose depth cannot be known (its own finding)."""
+    rule = "depth_unknown"
+    pm = ctx.pipes
+    f = pm.frame
+    if len(f) == 0:
+        return new_findings(rule, LAYER, [], "", [], [], [], "m", "", "", "", [])
+    bad = (~f["depth_known"].to_numpy(bool)) & f["buried"].to_numpy(bool)
+    sub = f.loc[bad]
+    return new_findings(rule, LAYER, sub["uid"].to_numpy(dtype=object), "", None,
+                        np.nan, np.nan, "m", ctx.rules.severity(rule), "certain",
+                        "rules.md: a depth that cannot be known is reported [local]",
+                        sub.geometry.to_numpy())
