@@ -598,13 +598,17 @@ def display_name(lyr: schema.Layer, kind: str = None) -> str:
     return name
 
 
-def build_layer_style(layer, name: str, lang: str = "zh"):
+def build_layer_style(layer, name: str, lang: str = "zh", any_geometry: bool = False):
     """Style ``layer`` (a QgsVectorLayer of data-model layer ``name``): renderer,
     labels, forms (aliases, drop-downs, constraints, defaults), display name and
-    display expression. Returns the layer."""
+    display expression. Returns the layer.
+
+    ``any_geometry`` (the conflict layer): a renderer that draws points, lines
+    and polygons alike, whatever geometry type the layer was opened as; it is
+    also used when the layer's geometry type is unknown."""
     qgis_app()
     lyr = schema.model().layer(name)
-    kind = geometry_kind(layer)
+    kind = None if any_geometry else geometry_kind(layer)
     if lyr.geometry is not None:
         if name == "conflict":
             renderer = _conflict_renderer(lang, kind)
@@ -686,6 +690,28 @@ def _delete_old_styles(gpkg_path: str, names):
         con.close()
 
 
+def _any_geometry_qml(gpkg_path: str, table: str, style_name: str):
+    """Let a stored style apply to every geometry type of ``table``.
+
+    QGIS refuses a whole style (forms too) whose ``layerGeometryType`` differs
+    from the layer's; the conflict table opens as point, line and polygon
+    sublayers, and its rule-based renderer draws all three, so the element
+    is dropped.
+    """
+    import re
+
+    con = sqlite3.connect(gpkg_path)
+    try:
+        with con:
+            rows = con.execute("SELECT id, styleQML FROM layer_styles WHERE f_table_name=? "
+                               "AND styleName=?", (table, style_name)).fetchall()
+            for sid, qml in rows:
+                qml = re.sub(r"<layerGeometryType>\s*\d+\s*</layerGeometryType>\s*", "", qml)
+                con.execute("UPDATE layer_styles SET styleQML=? WHERE id=?", (qml, sid))
+    finally:
+        con.close()
+
+
 def store_styles(gpkg_path: str) -> dict:
     """Write every layer's style into the GeoPackage's ``layer_styles`` table:
     the Chinese one as the default, an English one named 'en' beside it.
@@ -702,14 +728,20 @@ def store_styles(gpkg_path: str) -> dict:
     skipped = {}
     for name in names:
         lyr = m.layer(name)
+        generic = lyr.geometry == "Geometry"
         for lang, default in (("en", False), ("zh", True)):
-            layer = _open(gpkg_path, name)
+            # A generic-geometry table opens in QGIS as one sublayer per
+            # geometry type; all share the one stored style, which QGIS only
+            # writes with its renderer for a layer of a known geometry type.
+            layer = _open(gpkg_path, name, "Point" if generic else None)
             if not layer.isValid():
                 raise RuntimeError(f"{gpkg_path}: QGIS cannot open layer {name}")
-            build_layer_style(layer, name, lang)
+            build_layer_style(layer, name, lang, any_geometry=generic)
             desc = f"Renewal Planner {lyr.zh} / {lyr.en} ({lang})"
             err = _save_style(layer, STYLE_NAME[lang], desc, default)
             del layer
+            if generic and not err:
+                _any_geometry_qml(gpkg_path, name, STYLE_NAME[lang])
             if err:
                 if lyr.geometry is not None:
                     raise RuntimeError(f"{gpkg_path}: cannot store the style of {name}: {err}")
@@ -753,7 +785,8 @@ def _load_stored_style(layer, lang: str) -> bool:
         return bool(ok)
     listed = layer.listStylesInDatabase()
     count, ids, names = listed[0], listed[1], listed[2]
-    for sid, sname in zip(ids, names):
+    # the first ``count`` entries are this layer's own styles, others follow
+    for sid, sname in zip(ids[:count], names[:count]):
         if sname == STYLE_NAME["en"]:
             qml = layer.getStyleFromDatabase(sid)
             qml = qml[0] if isinstance(qml, tuple) else qml
