@@ -29,6 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="build the demo district project (with DEM)")
     s.add_argument("out_dir")
     s.add_argument("--seed", type=int, default=20261129)
+    s = sub.add_parser("check", help="run the conflict checks and merge the findings into the project")
+    s.add_argument("project")
+    s.add_argument("--rules", help="a local rules profile (YAML) over the national defaults")
+    s.add_argument("--only", help="comma-separated rule ids")
+    s.add_argument("--dem", help="DEM GeoTIFF for ground elevations (default: <project>_dem.tif if present)")
+    s.add_argument("--area", help="check only this renovation area (uid)")
+    s.add_argument("--csv", help="also write the findings to this CSV file")
+    s.add_argument("--json", action="store_true", help="print the findings as JSON on standard output")
+    s.add_argument("--certain-only", action="store_true", help="report certain findings only")
+    s.add_argument("--fail-on", choices=["error", "warning"],
+                   help="exit 1 when a finding of this severity or worse is reported")
     return p
 
 
@@ -49,7 +60,13 @@ def cmd_demo(args) -> int:
     return 0
 
 
-COMMANDS = {"init": cmd_init, "demo": cmd_demo}
+def cmd_check(args) -> int:
+    from .tools import check
+
+    return check.check_command(args)
+
+
+COMMANDS = {"init": cmd_init, "demo": cmd_demo, "check": cmd_check}
 
 
 def main(argv=None) -> int:

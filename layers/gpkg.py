@@ -213,6 +213,14 @@ def _write_metadata(path, srs, model: schema.Model):
                     parent = model.subclass_parent.get(c) if dom.name == "subclass" else None
                     rows.append((dom.name, c, zh, en, parent, i))
             con.executemany(f"INSERT INTO {CODE_LIST_TABLE} VALUES (?,?,?,?,?,?)", rows)
+            # Field aliases for any GIS (gpkg schema extension; `name` must be
+            # unique across the file, so the aliases go into `title`).
+            con.executemany(
+                "INSERT INTO gpkg_data_columns (table_name, column_name, title, description) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (table_name, column_name) DO UPDATE SET "
+                "title = excluded.title, description = excluded.description",
+                [(lyr.name, f.name, f"{f.zh} / {f.en}", f.en)
+                 for lyr in model.layers.values() for f in lyr.fields])
             # Register the plain tables so GDAL and QGIS list them as attribute tables.
             for table, desc in ((PROJECT_TABLE, "Renewal Planner project settings"),
                                 (CODE_LIST_TABLE, "Code lists / 代码表")):

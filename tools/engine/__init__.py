@@ -21,6 +21,7 @@ class CheckRun:
     profile: str
     rule_ids: List[str]
     seconds: Dict[str, float] = field(default_factory=dict)
+    area_geometry: object = None  # the renovation area of an --area run
 
 
 def parse_only(only) -> List[str]:
@@ -63,4 +64,4 @@ def run_checks(project: str, rules_path: str = None, only=None, dem: str = None,
         raise AssertionError(f"duplicate findings: {out.loc[dup, ['rule_id', 'uid_a', 'uid_b']].head()}")
     out["message_zh"], out["message_en"] = format_messages(out) if len(out) else ([], [])
     out["rule_profile"] = rules.profile
-    return CheckRun(out, rules.profile, ids, seconds)
+    return CheckRun(out, rules.profile, ids, seconds, ctx.area_geometry)
