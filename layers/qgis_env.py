@@ -25,6 +25,12 @@ def qgis_app():
     if app is not None:
         return app
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if "XDG_RUNTIME_DIR" not in os.environ:  # keeps Qt quiet on a headless machine
+        import tempfile
+
+        runtime = os.path.join(tempfile.gettempdir(), f"runtime-{os.getuid()}")
+        os.makedirs(runtime, mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = runtime
     _app = QgsApplication([], False)
     _app.initQgis()
     atexit.register(_exit)
