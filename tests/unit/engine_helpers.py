@@ -12,7 +12,8 @@ Use from a test file::
     f = run_rule(path, "cover_depth")
 
 Each layer is a list of dicts holding a shapely ``geometry`` and model fields.
-``uid`` defaults to ``<prefix><n>`` (e.g. ``S1``, ``S2`` for pipe_segment, in
+A required coded field left out of every dict (e.g. work_type) gets the
+first code of its list. ``uid`` defaults to ``<prefix><n>`` (e.g. ``S1``, ``S2`` for pipe_segment, in
 list order), ``status`` to ``existing``. A field left out of every dict of a
 layer gets the model default on write (e.g. depth_ref 'top'); give it as None
 explicitly to store NULL.
@@ -31,7 +32,15 @@ def layer_frame(name, rows, crs="EPSG:4547"):
     import geopandas as gpd
     import pandas as pd
 
+    from renewal_planner.layers import schema
+
+    model = schema.model()
     rows = [dict(r) for r in rows]
+    # required coded fields left out: the first code of their list
+    for fld in model.layer(name).fields:
+        if fld.required and fld.domain and fld.default is None and not any(fld.name in r for r in rows):
+            for r in rows:
+                r[fld.name] = model.domain(fld.domain).values[0]
     prefix = PREFIX.get(name, name[:1].upper())
     for i, r in enumerate(rows, start=1):
         if r.get("uid") is None:

@@ -305,3 +305,177 @@ def check_depth_unknown(ctx):
                         np.nan, np.nan, "m", ctx.rules.severity(rule), "certain",
                         "rules.md: a depth that cannot be known is reported [local]",
                         sub.geometry.to_numpy())
+
+
+# ---------------------------------------------------------------------------
+# Vectorised line geometry shared by the depth rules: positions by fraction of
+# length, substrings, and the split of lines at polygon edges (no GEOS overlay).
+# ---------------------------------------------------------------------------
+class LineIndex:
+    """Vertices of an array of LineStrings with their fraction of length."""
+
+    def __init__(self, lines):
+        import shapely
+
+        self.lines = np.asarray(lines, dtype=object)
+        n = len(self.lines)
+        coords, idx = shapely.get_coordinates(self.lines, return_index=True)
+        self.coords = coords
+        self.idx = idx
+        seglen = np.hypot(*np.diff(coords, axis=0).T) if len(coords) > 1 else np.zeros(0)
+        same = idx[1:] == idx[:-1] if len(idx) > 1 else np.zeros(0, bool)
+        seglen = np.where(same, seglen, 0.0)
+        cum = np.concatenate([[0.0], np.cumsum(seglen)])
+        counts = np.bincount(idx, minlength=n)
+        self.start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        self.end = self.start + counts  # exclusive
+        base = cum[self.start[idx]] if len(idx) else np.zeros(0)
+        along = cum - base if len(idx) else np.zeros(0)
+        self.length = np.where(counts > 0, cum[np.maximum(self.end - 1, 0)] - cum[self.start], 0.0) \
+            if n else np.zeros(0)
+        L = self.length[idx] if len(idx) else np.zeros(0)
+        self.t = np.where(L > 0, along / np.where(L > 0, L, 1.0), 0.0)
+        self.key = idx * 2.0 + self.t  # globally sorted
+
+    def point_at(self, line, t):
+        """(N x 2) coordinates at fractions t of lines ``line``."""
+        line = np.asarray(line, dtype=np.int64)
+        t = np.clip(np.asarray(t, float), 0.0, 1.0)
+        k = np.searchsorted(self.key, line * 2.0 + t, side="right") - 1
+        k = np.clip(k, self.start[line], np.maximum(self.end[line] - 2, self.start[line]))
+        k1 = np.minimum(k + 1, self.end[line] - 1)
+        t0, t1 = self.t[k], self.t[k1]
+        dt = t1 - t0
+        w = np.where(dt > 0, (t - t0) / np.where(dt > 0, dt, 1.0), 0.0)
+        return self.coords[k] + (self.coords[k1] - self.coords[k]) * w[:, None]
+
+    def substrings(self, line, ta, tb):
+        """LineStrings from fraction ta to tb of lines ``line`` (ta < tb)."""
+        import shapely
+
+        line = np.asarray(line, dtype=np.int64)
+        ta = np.asarray(ta, float)
+        tb = np.asarray(tb, float)
+        m = len(line)
+        if m == 0:
+            return np.array([], dtype=object)
+        pa = self.point_at(line, ta)
+        pb = self.point_at(line, tb)
+        i0 = np.searchsorted(self.key, line * 2.0 + ta, side="right")
+        i1 = np.searchsorted(self.key, line * 2.0 + tb, side="left")
+        inner = np.maximum(i1 - i0, 0)
+        counts = inner + 2
+        offs = np.concatenate([[0], np.cumsum(counts)])
+        out = np.empty((offs[-1], 2))
+        out[offs[:-1]] = pa
+        out[offs[1:] - 1] = pb
+        if inner.sum():
+            owner = np.repeat(np.arange(m), inner)
+            within = np.arange(inner.sum()) - np.repeat(np.cumsum(inner) - inner, inner)
+            out[offs[owner] + 1 + within] = self.coords[i0[owner] + within]
+        return shapely.linestrings(out, indices=np.repeat(np.arange(m), counts))
+
+
+def _edges(coords, idx):
+    """Consecutive vertex pairs of the same part: (start index array)."""
+    if len(idx) < 2:
+        return np.zeros(0, dtype=np.int64)
+    return np.nonzero(idx[1:] == idx[:-1])[0]
+
+
+def split_lines_by_polygons(lines, polys, line_index: LineIndex = None, eps=1e-9):
+    """Split lines at the boundaries of the polygons they meet.
+
+    Returns a dict:
+      pairs_line, pairs_poly: the intersecting (line, polygon) pairs
+      piece_line, piece_ta, piece_tb: pieces of the lines that meet any
+        polygon, cut at every boundary crossing (fractions of the length)
+      in_pair, in_piece: piece ``in_piece`` lies inside polygon of pair ``in_pair``
+    Closed-form edge/edge crossings (candidates from an STRtree of the line
+    edges) and a point-in-polygon test at each piece's middle.
+    """
+    import shapely
+
+    lines = np.asarray(lines, dtype=object)
+    polys = np.asarray(polys, dtype=object)
+    li_ = line_index or LineIndex(lines)
+    empty = dict(pairs_line=np.zeros(0, np.int64), pairs_poly=np.zeros(0, np.int64),
+                 piece_line=np.zeros(0, np.int64), piece_ta=np.zeros(0), piece_tb=np.zeros(0),
+                 in_pair=np.zeros(0, np.int64), in_piece=np.zeros(0, np.int64))
+    if len(lines) == 0 or len(polys) == 0:
+        return empty
+    tree = shapely.STRtree(lines)
+    shapely.prepare(polys)
+    pj, pl = tree.query(polys, predicate="intersects")
+    if len(pj) == 0:
+        return empty
+    order = np.lexsort((pj, pl))
+    pj, pl = pj[order], pl[order]
+    L = np.unique(pl)
+    P = np.unique(pj)
+
+    # line edges of the involved lines
+    e = _edges(li_.coords, li_.idx)
+    e = e[np.isin(li_.idx[e], L)]
+    a = li_.coords[e]
+    b = li_.coords[e + 1]
+    eline = li_.idx[e]
+    et0, et1 = li_.t[e], li_.t[e + 1]
+    # ring edges of the involved polygons
+    rings, ridx = shapely.get_rings(polys[P], return_index=True)
+    rc, rci = shapely.get_coordinates(rings, return_index=True)
+    re_ = _edges(rc, rci)
+    c = rc[re_]
+    d = rc[re_ + 1]
+
+    ts = [np.zeros(len(L)), np.ones(len(L))]
+    tl = [L, L]
+    if len(e) and len(re_):
+        etree = shapely.STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
+        qi, ei = etree.query(shapely.linestrings(np.stack([c, d], axis=1)), predicate="intersects")
+        r = b[ei] - a[ei]
+        q = d[qi] - c[qi]
+        w = c[qi] - a[ei]
+        den = r[:, 0] * q[:, 1] - r[:, 1] * q[:, 0]
+        ok = np.abs(den) > 1e-15 * (np.hypot(*r.T) * np.hypot(*q.T) + 1e-300)
+        s = np.where(ok, (w[:, 0] * q[:, 1] - w[:, 1] * q[:, 0]) / np.where(ok, den, 1.0), 0.0)
+        s = np.clip(s[ok], 0.0, 1.0)
+        ei = ei[ok]
+        ts.append(et0[ei] + s * (et1[ei] - et0[ei]))
+        tl.append(eline[ei])
+    tl = np.concatenate(tl)
+    ts = np.concatenate(ts)
+    o = np.lexsort((ts, tl))
+    tl, ts = tl[o], ts[o]
+    keep = np.ones(len(ts), bool)
+    keep[1:] = ~((tl[1:] == tl[:-1]) & (ts[1:] - ts[:-1] <= eps))
+    tl, ts = tl[keep], ts[keep]
+    nxt = (tl[1:] == tl[:-1])
+    piece_line = tl[:-1][nxt]
+    piece_ta = ts[:-1][nxt]
+    piece_tb = ts[1:][nxt]
+    # middle of each piece, inside which polygon of its line's pairs?
+    mid = li_.point_at(piece_line, (piece_ta + piece_tb) / 2.0)
+    npieces = np.bincount(piece_line, minlength=len(lines))
+    poff = np.concatenate([[0], np.cumsum(npieces)])
+    cnt = npieces[pl]
+    pair_rep = np.repeat(np.arange(len(pl)), cnt)
+    piece_id = poff[pl][pair_rep] + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    inside = shapely.contains_xy(polys[pj[pair_rep]], mid[piece_id, 0], mid[piece_id, 1])
+    return dict(pairs_line=pl, pairs_poly=pj, piece_line=piece_line, piece_ta=piece_ta,
+                piece_tb=piece_tb, in_pair=pair_rep[inside], in_piece=piece_id[inside])
+
+
+def linear_below(v0, v1, ta, tb, limit):
+    """Sub-interval of [ta, tb] where a value linear from v0 (at ta) to v1 (at tb)
+    is below ``limit``. Returns (sa, sb, nonempty)."""
+    v0, v1, ta, tb, limit = (np.asarray(x, float) for x in (v0, v1, ta, tb, limit))
+    dv = v1 - v0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tc = ta + (limit - v0) / dv * (tb - ta)  # where the value meets the limit
+    below0 = v0 < limit
+    below1 = v1 < limit
+    sa = np.where(below0, ta, np.where(below1, tc, ta))
+    sb = np.where(below1, tb, np.where(below0, tc, tb))
+    nonempty = (below0 | below1) & (sb > sa)
+    return sa, sb, nonempty
