@@ -360,3 +360,91 @@ def test_every_ui_string_has_a_chinese_translation():
         if (ctx, src) in strings and src != "GeoPackage (*.gpkg)":
             assert re.search(r"[\u4e00-\u9fff]", zh), (ctx, src, zh)
         assert sorted(re.findall(r"\{\d\}", src)) == sorted(re.findall(r"\{\d\}", zh)), (src, zh)
+
+
+@pytest.fixture
+def fake_demo(monkeypatch):
+    """A stand-in tools.demo.build_demo (the real one is tested by its own tests)."""
+    import sys
+    import types
+
+    import renewal_planner.tools as tools_pkg
+    from renewal_planner.layers.errors import InputError
+    from renewal_planner.layers.project import init_project
+
+    calls = []
+
+    def build_demo(out_dir, seed=1, progress=None):
+        calls.append((out_dir, seed))
+        if seed == 13:
+            raise InputError("unlucky seed", field="seed")
+        os.makedirs(out_dir, exist_ok=True)
+        for p in (10, 50, 90):
+            if progress:
+                progress(p)
+        return {"project": init_project(os.path.join(out_dir, "demo.gpkg"))}
+
+    mod = types.ModuleType("renewal_planner.tools.demo")
+    mod.build_demo = build_demo
+    monkeypatch.setitem(sys.modules, "renewal_planner.tools.demo", mod)
+    monkeypatch.setattr(tools_pkg, "demo", mod, raising=False)
+    return calls
+
+
+def test_demo_algorithm_calls_build_demo(processing, fake_demo, tmp_path):
+    import processing as qgis_processing_module
+
+    out = tmp_path / "demo"
+    result = qgis_processing_module.run("renewal_planner:demo", {"OUT_DIR": str(out), "SEED": 7})
+    assert fake_demo == [(str(out), 7)]
+    assert result["PROJECT"] == str(out / "demo.gpkg") and os.path.exists(result["PROJECT"])
+    assert result["OUT_DIR"] == str(out)
+    with pytest.raises(QgsProcessingException, match="field seed: unlucky seed"):
+        qgis_processing_module.run("renewal_planner:demo", {"OUT_DIR": str(tmp_path / "d2"), "SEED": 13})
+
+
+def test_init_algorithm_in_a_model(processing, tmp_path):
+    """The algorithm as a step of a Processing model (what the Model Designer builds)."""
+    import processing as qgis_processing_module
+    from qgis.core import (QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm,
+                           QgsProcessingModelChildParameterSource)
+
+    target = tmp_path / "model.gpkg"
+    model = QgsProcessingModelAlgorithm("rp_model", "tests")
+    child = QgsProcessingModelChildAlgorithm("renewal_planner:init")
+    child.setChildId("init")
+    child.addParameterSources("PROJECT", [QgsProcessingModelChildParameterSource.fromStaticValue(str(target))])
+    child.addParameterSources("CRS", [QgsProcessingModelChildParameterSource.fromStaticValue("EPSG:4547")])
+    model.addChildAlgorithm(child)
+    qgis_processing_module.run(model, {})
+    assert _gpkg_srs(str(target)) == {4547}
+
+
+def test_dock_open_demo_runs_in_a_task_and_opens_the_project(plugin, fake_demo, tmp_path, monkeypatch):
+    import time
+
+    from qgis.core import QgsProject
+
+    plugin.initGui()
+    QgsProject.instance().clear()
+    monkeypatch.setattr(QgsApplication, "qgisSettingsDirPath", staticmethod(lambda: str(tmp_path) + "/"))
+    tab = plugin.dock.project_tab
+    seen = []
+    task = tab.open_demo()
+    task.progressChanged.connect(seen.append)
+    assert task is not None and not tab.progress.isHidden()
+    assert tab.open_demo() is None  # one at a time
+    deadline = time.time() + 30
+    while tab.task is not None and time.time() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    try:
+        assert tab.task is None and tab.progress.isHidden()
+        assert len(fake_demo) == 1
+        out_dir = fake_demo[0][0]
+        assert out_dir.startswith(os.path.join(str(tmp_path), "renewal_planner", "demo-"))
+        assert tab.project_label.text() == os.path.join(out_dir, "demo.gpkg")
+        assert len(QgsProject.instance().mapLayers()) >= 5
+        assert tab.demo_button.isEnabled()
+    finally:
+        QgsProject.instance().clear()
