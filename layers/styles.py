@@ -34,9 +34,9 @@ APPURTENANCE_SHAPES = {
     "valve": "diamond",
     "valve_chamber": "square",
     "hydrant": "triangle",
-    "inlet": "rectangle",
+    "inlet": "square_with_corners",
     "meter": "pentagon",
-    "air_valve": "equilateral_triangle",
+    "air_valve": "octagon",
     "junction_box": "hexagon",
     "handhole": "half_square",
     "transformer": "star",
@@ -138,15 +138,19 @@ def _hard():
 
 def geometry_kind(layer) -> str:
     """'Point', 'LineString', 'Polygon', or None (no or unknown geometry)."""
-    from qgis.core import QgsWkbTypes
+    from qgis.core import Qgis, QgsWkbTypes
 
     gt = layer.geometryType()
-    names = {
-        _enum(QgsWkbTypes, "GeometryType", "PointGeometry"): "Point",
-        _enum(QgsWkbTypes, "GeometryType", "LineGeometry"): "LineString",
-        _enum(QgsWkbTypes, "GeometryType", "PolygonGeometry"): "Polygon",
-    }
-    return names.get(gt)
+    scoped = getattr(Qgis, "GeometryType", None)          # QGIS >= 3.30
+    for kind, new, old in (("Point", "Point", "PointGeometry"),
+                           ("LineString", "Line", "LineGeometry"),
+                           ("Polygon", "Polygon", "PolygonGeometry")):
+        candidates = [getattr(QgsWkbTypes, old, None)]
+        if scoped is not None:
+            candidates.append(getattr(scoped, new, None))
+        if any(c is not None and gt == c for c in candidates):
+            return kind
+    return None
 
 
 def _colour(rgba):
@@ -225,7 +229,7 @@ def _hatch(symbol, colour, angle=45, distance=2.0, width=0.3):
 _STATUS = _col("status")
 
 
-def _status_overrides(symbol, colour, kind: str):
+def _status_overrides(symbol, colour):
     """Planned drawn dashed / hollow, abandoned grey and thin (data-defined).
 
     ``colour`` is the symbol's own colour, written into the expressions so
@@ -260,7 +264,7 @@ def _status_overrides(symbol, colour, kind: str):
             _set_dd(sl, "StrokeColor", f"CASE WHEN {abandoned} THEN '{_cstr(GREY)}' "
                                        f"ELSE '{_cstr(sl.strokeColor().getRgb())}' END")
         elif isinstance(sl, QgsLinePatternFillSymbolLayer) and sl.subSymbol() is not None:
-            _status_overrides(sl.subSymbol(), colour, "line")
+            _status_overrides(sl.subSymbol(), colour)
     return symbol
 
 
@@ -273,7 +277,7 @@ def _categorized(field: str, domain: str, symbol_for, lang: str, status=True):
     for code, zh, en in m.domain(domain).codes:
         sym, colour = symbol_for(code)
         if status:
-            _status_overrides(sym, colour, "")
+            _status_overrides(sym, colour)
         cats.append(QgsRendererCategory(code, sym, _label(code, zh, en, lang)))
     return QgsCategorizedSymbolRenderer(field, cats)
 
@@ -332,14 +336,14 @@ def _single(symbol):
 
 def _renovation_area_renderer(lang):
     outline = (230, 110, 0, 255)
-    return _single(_status_overrides(_fill((255, 200, 120, 50), outline, 0.8), outline, ""))
+    return _single(_status_overrides(_fill((255, 200, 120, 50), outline, 0.8), outline))
 
 
 def _renovation_work_renderer(lang):
     colour = (150, 80, 20, 255)
     sym = _fill((150, 80, 20, 25), colour, 0.4)
     _hatch(sym, colour, angle=135, distance=2.5, width=0.25)
-    return _single(_status_overrides(sym, colour, ""))
+    return _single(_status_overrides(sym, colour))
 
 
 def _tree_renderer(lang):
@@ -369,12 +373,12 @@ def _fire_lane_renderer(lang):
     red = (220, 0, 0, 255)
     sym = _fill((255, 0, 0, 20), red, 0.6)
     _hatch(sym, red, angle=45, distance=2.0, width=0.3)
-    return _single(_status_overrides(sym, red, ""))
+    return _single(_status_overrides(sym, red))
 
 
 def _building_renderer(lang):
     outline = (90, 90, 90, 255)
-    return _single(_status_overrides(_fill((210, 205, 195, 180), outline, 0.3), outline, ""))
+    return _single(_status_overrides(_fill((210, 205, 195, 180), outline, 0.3), outline))
 
 
 def _severity_symbol(kind: str, colour):
@@ -394,8 +398,12 @@ def _faded(symbol, colour):
         if isinstance(sl, (QgsSimpleMarkerSymbolLayer, QgsSimpleFillSymbolLayer)):
             fill = sl.color().getRgb()
             _set_dd(sl, "FillColor", f"CASE WHEN {faded} THEN "
-                                     f"'{_cstr(fill[:3] + (min(fill[3], FADED_ALPHA),))}' "
+                                     f"'{_cstr(fill[:3] + (fill[3] * FADED_ALPHA // 255,))}' "
                                      f"ELSE '{_cstr(fill)}' END")
+        if isinstance(sl, QgsSimpleFillSymbolLayer):
+            _set_dd(sl, "StrokeColor", f"CASE WHEN {faded} THEN "
+                                       f"'{_cstr(colour[:3] + (FADED_ALPHA,))}' "
+                                       f"ELSE '{_cstr(colour)}' END")
         if isinstance(sl, QgsSimpleLineSymbolLayer):
             _set_dd(sl, "StrokeColor", f"CASE WHEN {faded} THEN "
                                        f"'{_cstr(colour[:3] + (FADED_ALPHA,))}' "
@@ -772,10 +780,6 @@ def _project_crs(gpkg_path: str):
     return None
 
 
-def _conflict_kinds(gpkg_path: str):
-    return ("Point", "LineString", "Polygon")
-
-
 def _load_stored_style(layer, lang: str) -> bool:
     """Apply the style stored in the GeoPackage for ``lang``; False if none."""
     from qgis.PyQt.QtXml import QDomDocument
@@ -825,7 +829,7 @@ def add_project_layers(gpkg_path: str, project=None, lang: str = "zh") -> dict:
         if lyr.name not in present:
             continue
         if lyr.geometry == "Geometry":
-            variants = [(f"{lyr.name}:{k}", k) for k in _conflict_kinds(gpkg_path)]
+            variants = [(f"{lyr.name}:{k}", k) for k in GEOMETRY_LABELS]
         else:
             variants = [(lyr.name, None)]
         for key, kind in variants:
