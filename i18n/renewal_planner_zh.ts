@@ -4,32 +4,32 @@
 <context>
     <name>DemoAlgorithm</name>
     <message>
-        <location filename="../plugin/algorithms.py" line="107"/>
+        <location filename="../plugin/algorithms.py" line="118"/>
         <source>Build demo district</source>
         <translation>生成示范片区</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="110"/>
+        <location filename="../plugin/algorithms.py" line="121"/>
         <source>Builds the synthetic demo district (buildings, roads, pipelines, trees, parking, DEM) as a Renewal Planner project in the output folder.</source>
         <translation>在输出文件夹中生成合成示范片区（建筑、道路、管线、树木、停车、DEM），作为一个城市更新规划助手项目。</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="114"/>
+        <location filename="../plugin/algorithms.py" line="125"/>
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="116"/>
+        <location filename="../plugin/algorithms.py" line="127"/>
         <source>Random seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="119"/>
+        <location filename="../plugin/algorithms.py" line="130"/>
         <source>Project GeoPackage</source>
         <translation>项目 GeoPackage</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="127"/>
+        <location filename="../plugin/algorithms.py" line="139"/>
         <source>No output folder given</source>
         <translation>未指定输出文件夹</translation>
     </message>
@@ -37,37 +37,37 @@
 <context>
     <name>InitAlgorithm</name>
     <message>
-        <location filename="../plugin/algorithms.py" line="56"/>
+        <location filename="../plugin/algorithms.py" line="66"/>
         <source>Create project</source>
         <translation>创建项目</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="59"/>
+        <location filename="../plugin/algorithms.py" line="69"/>
         <source>Creates an empty Renewal Planner project GeoPackage with every layer, code list, style and form. The CRS must be projected in metres (CGCS2000 / 3-degree Gauss-Kruger, e.g. EPSG:4547). An existing file is never overwritten.</source>
         <translation>创建一个空的城市更新规划助手项目 GeoPackage，包含全部图层、代码表、样式和表单。坐标系必须是以米为单位的投影坐标系（CGCS2000 / 3 度带高斯-克吕格，例如 EPSG:4547）。不会覆盖已有文件。</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="65"/>
+        <location filename="../plugin/algorithms.py" line="75"/>
         <source>Project GeoPackage</source>
         <translation>项目 GeoPackage</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="65"/>
+        <location filename="../plugin/algorithms.py" line="75"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="69"/>
+        <location filename="../plugin/algorithms.py" line="79"/>
         <source>Coordinate reference system</source>
         <translation>坐标参考系</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="83"/>
+        <location filename="../plugin/algorithms.py" line="94"/>
         <source>Invalid CRS: {0}</source>
         <translation>无效的坐标系：{0}</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="86"/>
+        <location filename="../plugin/algorithms.py" line="97"/>
         <source>No project file given</source>
         <translation>未指定项目文件</translation>
     </message>
@@ -186,6 +186,11 @@
         <location filename="../plugin/algorithms.py" line="32"/>
         <source>Project</source>
         <translation>项目</translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="50"/>
+        <source>Missing Python packages: {0}</source>
+        <translation>缺少 Python 软件包：{0}</translation>
     </message>
 </context>
 <context>

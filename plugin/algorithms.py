@@ -41,6 +41,16 @@ class RenewalPlannerAlgorithm(QgsProcessingAlgorithm):
     def user_error(exc) -> QgsProcessingException:
         return QgsProcessingException(str(exc))
 
+    def require(self, feature: str) -> None:
+        """Raise a QgsProcessingException naming what to install when ``feature`` lacks a package."""
+        from . import deps
+
+        problems = deps.missing_for(feature, deps.check())
+        if problems:
+            raise QgsProcessingException(
+                QCoreApplication.translate("RenewalPlannerAlgorithm", "Missing Python packages: {0}")
+                .format(deps.message(problems)))
+
 
 class InitAlgorithm(RenewalPlannerAlgorithm):
     PROJECT = "PROJECT"
@@ -73,6 +83,7 @@ class InitAlgorithm(RenewalPlannerAlgorithm):
         from ..layers.errors import InputError, MissingDependency
         from ..layers.project import init_project
 
+        self.require("project")
         path = self.parameterAsFileOutput(parameters, self.PROJECT, context)
         given = parameters.get(self.CRS)
         if given is None or given == "":
@@ -121,6 +132,7 @@ class DemoAlgorithm(RenewalPlannerAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         from ..layers.errors import InputError, MissingDependency
 
+        self.require("demo")
         out_dir = self.parameterAsString(parameters, self.OUT_DIR, context)
         seed = self.parameterAsInt(parameters, self.SEED, context)
         if not out_dir:

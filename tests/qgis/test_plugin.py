@@ -336,6 +336,11 @@ def _source_strings():
                             and call.func.value.id == "self" and call.args
                             and isinstance(call.args[0], ast.Constant)):
                         found.add((cls.name, call.args[0].value))
+            for call in ast.walk(tree):  # QCoreApplication.translate("Context", "text")
+                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                        and call.func.attr == "translate" and len(call.args) >= 2
+                        and all(isinstance(a, ast.Constant) for a in call.args[:2])):
+                    found.add((call.args[0].value, call.args[1].value))
     return found
 
 
@@ -389,6 +394,16 @@ def fake_demo(monkeypatch):
     monkeypatch.setitem(sys.modules, "renewal_planner.tools.demo", mod)
     monkeypatch.setattr(tools_pkg, "demo", mod, raising=False)
     return calls
+
+
+def test_algorithms_name_missing_packages(processing, monkeypatch, tmp_path):
+    import processing as qgis_processing_module
+
+    problems = [deps.Problem(deps.Requirement("yaml", "PyYAML"))]
+    monkeypatch.setattr(deps, "check", lambda: problems)
+    with pytest.raises(QgsProcessingException, match=r"PyYAML \(not installed\).*pip install --user PyYAML"):
+        qgis_processing_module.run("renewal_planner:init", {"PROJECT": str(tmp_path / "x.gpkg")})
+    assert not (tmp_path / "x.gpkg").exists()
 
 
 def test_demo_algorithm_calls_build_demo(processing, fake_demo, tmp_path):
