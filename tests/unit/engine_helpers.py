@@ -80,3 +80,57 @@ def context(path, dem=None, rules=None):
 def pair_set(findings):
     """{(uid_a, uid_b): measured} of a findings frame."""
     return {(a, b): m for a, b, m in zip(findings["uid_a"], findings["uid_b"], findings["measured"])}
+
+
+class MemoryContext:
+    """A CheckContext stand-in over in-memory layers (no GeoPackage): for fast
+    property tests. ``layers``: name -> list of dicts (as make_project)."""
+
+    def __init__(self, rules=None, dem=None, **layers):
+        from renewal_planner.tools.ruleset import load_rules
+
+        self.rules = rules or load_rules()
+        self.dem = dem
+        self.area_geometry = None
+        self._rows = layers
+        self._cache = {}
+        self._pipes = None
+
+    def layer(self, name):
+        from renewal_planner.layers import io, schema
+
+        if name in self._cache:
+            return self._cache[name]
+        rows = self._rows.get(name) or []
+        if not rows:
+            df = io.empty_frame(name, crs="EPSG:4547")
+        else:
+            df = layer_frame(name, rows)
+            for fld in schema.model().layer(name).fields:
+                if fld.name not in df.columns:
+                    df[fld.name] = fld.default
+            df = df.loc[df["status"].astype(object) != "abandoned"].reset_index(drop=True)
+        self._cache[name] = df
+        return df
+
+    @property
+    def pipes(self):
+        if self._pipes is None:
+            from renewal_planner.tools.engine.pipes import prepare_pipes
+
+            self._pipes = prepare_pipes(self)
+        return self._pipes
+
+    def plan_acc_h(self, frame):
+        import numpy as np
+
+        default = float(self.rules.value("general", "plan_acc_h_m"))
+        if "acc_h" in frame.columns:
+            return frame["acc_h"].astype(float).fillna(default).to_numpy()
+        return np.full(len(frame), default)
+
+    def progress(self, fraction, message=""):
+        pass
+
+    def check_cancelled(self):
+        pass

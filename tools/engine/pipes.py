@@ -18,7 +18,8 @@ Depth semantics (data-model.md, standards.md §1):
     center  cover = d - height/2,            bottom = d + height/2
     invert  cover = d - height - wall,       bottom = d + wall
   (wall = rules ``general.invert_wall_m``: the invert is the inside bottom, so
-  the outer top is invert + height + wall and the outer bottom invert - wall).
+  the outer top is invert + height + wall and the outer bottom invert - wall;
+  ``height_m`` of such a pipe is then height + 2 wall).
 * Ground at an end: the ``ground_elev`` of the pipe_point named by
   ``start_uid`` / ``end_uid``; else the DEM (``ctx.dem``) at the segment's end
   vertex; else unknown.
@@ -88,9 +89,14 @@ def sample_dem(path, x, y, crs=None):
                 raise
             except Exception:
                 pass
-        inv = ~ds.transform
-        col = np.floor(inv.a * x[ok] + inv.b * y[ok] + inv.c).astype(np.int64)
-        row = np.floor(inv.d * x[ok] + inv.e * y[ok] + inv.f).astype(np.int64)
+        # invert the affine transform by hand (some affine releases cannot: ~t fails)
+        t = ds.transform
+        det = t.a * t.e - t.b * t.d
+        if det == 0:
+            raise InputError("the DEM has a degenerate geotransform", file=str(path))
+        dx, dy = x[ok] - t.c, y[ok] - t.f
+        col = np.floor((t.e * dx - t.b * dy) / det).astype(np.int64)
+        row = np.floor((-t.d * dx + t.a * dy) / det).astype(np.int64)
         inside = (row >= 0) & (row < ds.height) & (col >= 0) & (col < ds.width)
         if not inside.any():
             return out
@@ -255,6 +261,8 @@ def prepare_pipes(ctx) -> PipeModel:
     top_off = np.select([ref == "top", ref == "center", ref == "invert"],
                         [0.0 * height_m, height_m / 2.0, height_m + wall], 0.0)
     cover = depth - top_off[:, None]
+    # the outer size grows by the wall on both sides where the depth is to the invert
+    height_m = np.where(ref == "invert", height_m + 2.0 * wall, height_m)
     bottom = cover + height_m[:, None]
 
     depth_known = np.isfinite(cover).all(axis=1)
