@@ -48,7 +48,7 @@ def check_building_clearance(ctx):
     ctx.progress(0.3, rule)
     line = shapely.shortest_line(pg[ip], bg[ib])
     d = shapely.length(line)
-    near_xy = shapely.get_coordinates(shapely.get_point(line, 0))
+    near_xy = shapely.get_coordinates(line).reshape(-1, 2, 2)[:, 0]  # the pipe end of the line
     bottom = pm.bottom_depth_at(ip, near_xy) if len(ip) else np.zeros(0)
     found = bld["foundation_depth_m"].to_numpy(dtype=float, na_value=np.nan)[ib]
     deeper = np.where(np.isfinite(bottom) & np.isfinite(found), (bottom > found).astype(float), np.nan)

@@ -35,7 +35,10 @@ class Segments:
 
         geoms = np.asarray(geoms, dtype=object)
         n = len(geoms)
-        parts, pidx = shapely.get_parts(geoms, return_index=True)
+        if n and (shapely.get_type_id(geoms) == 1).all():  # plain LineStrings: no parts
+            parts, pidx = geoms, np.arange(n)
+        else:
+            parts, pidx = shapely.get_parts(geoms, return_index=True)
         coords, cidx = shapely.get_coordinates(parts, return_index=True)
         if len(coords) > 1:
             s = np.nonzero(cidx[1:] == cidx[:-1])[0]
@@ -64,7 +67,10 @@ class Edges:
         import shapely
 
         geoms = np.asarray(geoms, dtype=object)
-        parts, pidx = shapely.get_parts(geoms, return_index=True)
+        if len(geoms) and (shapely.get_type_id(geoms) == 3).all():
+            parts, pidx = geoms, np.arange(len(geoms))
+        else:
+            parts, pidx = shapely.get_parts(geoms, return_index=True)
         rings, ridx = shapely.get_rings(parts, return_index=True)
         coords, cidx = shapely.get_coordinates(rings, return_index=True)
         s = np.nonzero(cidx[1:] == cidx[:-1])[0] if len(coords) > 1 else np.zeros(0, np.int64)
@@ -322,8 +328,32 @@ def piece_lines(segs: Segments, pieces: Pieces, mask, group, ngroup):
     corder = np.concatenate([np.full(len(starts), -1), e])
     o = np.lexsort((corder, crun))
     lines = shapely.linestrings(cx[o], cy[o], indices=crun[o])
-    shapely.multilinestrings(lines, indices=g[starts], out=out)
+    # one run: a LineString; several: a MultiLineString
+    rg = g[starts]
+    nrun_g = np.bincount(rg, minlength=ngroup)
+    single = nrun_g[rg] == 1
+    out[rg[single]] = lines[single]
+    if (~single).any():
+        multi = ~single
+        gm = rg[multi]
+        ug, inv = np.unique(gm, return_inverse=True)
+        out[ug] = shapely.multilinestrings(lines[multi], indices=inv)
     return out
+
+
+def bbox_pairs(pipe_geoms, other_geoms, dist):
+    """(pipe index, other index) pairs whose bounding boxes come within
+    ``dist``: candidates only, for measures that are exact by themselves (no
+    GEOS predicate per pair: the clip kernel drops the pairs that do not meet)."""
+    import shapely
+
+    if len(pipe_geoms) == 0 or len(other_geoms) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    tree = shapely.STRtree(pipe_geoms)
+    b = shapely.bounds(other_geoms)
+    boxes = shapely.box(b[:, 0] - dist, b[:, 1] - dist, b[:, 2] + dist, b[:, 3] + dist)
+    q, p = tree.query(boxes)
+    return p.astype(np.int64), q.astype(np.int64)
 
 
 def pipe_pairs_dwithin(pipe_geoms, other_geoms, dist):
@@ -382,7 +412,7 @@ def check_pipe_under_road(ctx):
     pg = pf.geometry.to_numpy()
     rg = roads.geometry.to_numpy()
     dmax = float(np.nanmax(acc_p)) + float(np.nanmax(acc_r))
-    ip, ir = pipe_pairs_dwithin(pg, rg, dmax)
+    ip, ir = bbox_pairs(pg, rg, dmax)
     u = np.nan_to_num(acc_p[ip] + acc_r[ir])
     ctx.progress(0.0, rule)
     segs = Segments(pg)
@@ -402,7 +432,9 @@ def check_pipe_under_road(ctx):
     g_in = piece_lines(segs, pc, pc.inside & is_f[pc.pair], remap[pc.pair], len(f))
     none = np.array([x is None for x in g_in], dtype=bool)
     if none.any():
-        g_near = piece_lines(segs, pc, pc.near & is_f[pc.pair], remap[pc.pair], len(f))
+        miss = np.zeros(n, dtype=bool)
+        miss[f[none]] = True
+        g_near = piece_lines(segs, pc, pc.near & miss[pc.pair], remap[pc.pair], len(f))
         g_in[none] = g_near[none]
     return new_findings(rule, PIPES, pf["uid"].to_numpy(dtype=object)[ip[f]], ROADS,
                         roads["uid"].to_numpy(dtype=object)[ir[f]], L[f], thr, "m",
@@ -448,7 +480,7 @@ def check_crossing_angle(ctx):
     thr = float(vmin.value)
     pg = pf.geometry.to_numpy()
     rg = roads.geometry.to_numpy()
-    ip, ir = pipe_pairs_dwithin(pg, rg, 0.0)
+    ip, ir = bbox_pairs(pg, rg, 0.0)
     ctx.progress(0.0, rule)
     segs = Segments(pg)
     edges = Edges(rg)
