@@ -91,8 +91,9 @@ def check_cover_depth(ctx):
     first[inv[::-1]] = np.arange(len(inv))[::-1]
     g_seg, g_road, g_r, g_u = seg[first], road[first], r[first], u[first]
     is_f, certainty = classify_min(meas, g_r, g_u)
-    stretches = li.substrings(line_of, sa, sb)
-    geom = shapely.multilinestrings(stretches, indices=inv)
+    o = np.argsort(inv, kind="stable")
+    stretches = li.substrings(line_of[o], sa[o], sb[o])
+    geom = shapely.multilinestrings(stretches, indices=inv[o])
     keep = is_f
     uid_b = np.where(g_road >= 0, road_uid[np.maximum(g_road, 0)] if len(road_uid) else "", "")
     layer_b = np.where(g_road >= 0, ROAD, "")

@@ -72,7 +72,8 @@ def check_works_over_pipes(ctx):
     first[inv[::-1]] = np.arange(len(inv))[::-1]
     g_seg, g_wk, g_u = seg[first], wk[first], u[first]
     is_f, cert = classify_min(meas, margin, g_u)
-    geom = np.asarray(shapely.multilinestrings(li.substrings(line, sa, sb), indices=inv))
+    o = np.argsort(inv, kind="stable")
+    geom = np.asarray(shapely.multilinestrings(li.substrings(line[o], sa[o], sb[o]), indices=inv[o]))
     sev = np.where(meas < 0, rules.severity(RULE, "severity_cut"), rules.severity(RULE))
     wuid = works["uid"].to_numpy(dtype=object)
     puid = f["uid"].to_numpy(dtype=object)
