@@ -465,3 +465,23 @@ def test_cli_init_with_project_file(tmp_path):
     n = con.execute("SELECT count(*) FROM layer_styles WHERE useAsDefault").fetchone()[0]
     con.close()
     assert n == len(M.layers)
+
+
+def test_add_project_layers_styles_a_geopackage_without_stored_styles(tmp_path, qgis_app):
+    from renewal_planner.layers import gpkg as rp_gpkg
+
+    path = rp_gpkg.create_project(str(tmp_path / "bare.gpkg"))
+    con = sqlite3.connect(path)
+    assert not con.execute("SELECT count(*) FROM sqlite_master WHERE name='layer_styles'").fetchone()[0]
+    con.close()
+    proj = QgsProject()
+    try:
+        out = styles.add_project_layers(path, proj, lang="zh")
+        seg = out["pipe_segment"]
+        assert isinstance(seg.renderer(), QgsCategorizedSymbolRenderer)
+        cats = seg.renderer().categories()
+        assert {c.value(): rgb(c.symbol().color()) for c in cats}["GY"] == (0, 0, 0)
+        idx = seg.fields().indexOf("utility")
+        assert not _valid(seg, idx, utility="XX") and _valid(seg, idx, utility="GY")
+    finally:
+        proj.clear()
