@@ -431,11 +431,13 @@ class District:
                      seg={"burial": "ZM", "material": "钢(保温)", "pressure_mpa": 1.0,
                           "build_year": 2019})
         # drainage mains: junctions where the branch street mains join
-        ys_pts = sorted(set([x0, x1, 300.4] + [x0 + 35 * k for k in range(1, 17)]))
+        ys_pts = sorted(set([x0, x1, 300.4] + [x for x in (x0 + 35 * k for k in range(1, 17))
+                                                 if abs(x - 300.4) >= 8]))
         net.run("YS", [(x, 24.2, {"appurtenance": "manhole", "cover_size": 0.7}) for x in ys_pts],
                 depth=3.2, size={"diameter_mm": 800}, tag="HP-YS",
                 seg={"burial": "ZM", "material": "钢筋混凝土", "build_year": 2004})
-        ws_pts = sorted(set([x0, x1, 303.4] + [x0 + 17.5 + 35 * k for k in range(0, 17)]))
+        ws_pts = sorted(set([x0, x1, 303.4] + [x for x in (x0 + 17.5 + 35 * k for k in range(0, 17))
+                                                 if abs(x - 303.4) >= 8]))
         net.run("WS", [(x, 20.8, {"appurtenance": "manhole", "cover_size": 0.7}) for x in ws_pts],
                 depth=4.6, size={"diameter_mm": 600}, tag="HP-WS",
                 seg={"burial": "ZM", "material": "钢筋混凝土", "build_year": 2004})
@@ -580,7 +582,7 @@ class District:
                     seg={"burial": "ZM", "material": "HDPE双壁波纹管", "build_year": 1996})
             for x in xr[::2]:
                 net.run("YS", [(float(x), yc + 2.2, {"appurtenance": "inlet", "cover_size": 0.5}),
-                               (float(x), yr, {})], depth=[1.2, 2.7], size={"diameter_mm": 200},
+                               (float(x), yr, {})], depth=[1.5, 2.7], size={"diameter_mm": 200},
                         tag=f"{lane_tag}-YS-inlet", seg={"burial": "ZM", "material": "PVC"})
             # telecom (north, under the stalls): handholes in stall gaps
             net.run("DH", [(px0, yc + 4.5, {})] + [(g, yc + 4.5, {"appurtenance": "handhole",
