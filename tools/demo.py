@@ -928,9 +928,11 @@ def _resolve(d: District):
     P("building_clearance", PS, one("B1-WS"), "building",
       [r["uid"] for r in d.rows["building"] if r["geometry"].contains(_pt(112.0, 206.0))][0],
       measured=0.0, required=2.5, note="sewer passing under a building")
-    P("building_clearance", PS, one("B2-YS"), "building",
-      [r["uid"] for r in d.rows["building"] if r["geometry"].distance(_pt(160.0, 211.65)) < 1.5][0],
-      measured=1.0, required=2.5, note="rain pipe 1.0 m from a building")
+    b2 = [r for r in d.rows["building"] if r["geometry"].distance(_pt(160.0, 211.65)) < 1.5][0]
+    deeper = 1.8 > b2["foundation_depth_m"]  # rain invert 1.8 m vs the foundation
+    P("building_clearance", PS, one("B2-YS"), "building", b2["uid"], measured=1.0,
+      required=3.0 if deeper else 2.5,
+      note="rain pipe 1.0 m from a building (2.5 m, 3.0 m where deeper than the foundation)")
     for u in S("U-BM"):
         P("depth_unknown", PS, u, note="unknown pipe (不明管线): no depth at either end or point")
     P("depth_unknown", PS, one("U-TX"), note="telecom stretch without any depth")
