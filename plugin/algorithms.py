@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingOutputFile,
-                       QgsProcessingParameterCrs, QgsProcessingParameterFileDestination,
-                       QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber)
+                       QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer,
+                       QgsProcessingParameterBoolean, QgsProcessingParameterCrs, QgsProcessingParameterFile,
+                       QgsProcessingParameterFileDestination, QgsProcessingParameterFolderDestination,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
+                       QgsProcessingParameterString)
 from qgis.PyQt.QtCore import QCoreApplication
 
 from .icons import plugin_icon
@@ -148,6 +151,145 @@ class DemoAlgorithm(RenewalPlannerAlgorithm):
         if project:
             feedback.pushInfo(f"project {project}")
         return {self.OUT_DIR: os.path.abspath(out_dir), self.PROJECT: project}
+
+
+class CheckAlgorithm(RenewalPlannerAlgorithm):
+    """``renewal_planner:check``: the same as ``renewal-planner check`` (tools/check.py)."""
+
+    PROJECT = "PROJECT"
+    RULES = "RULES"
+    ONLY = "ONLY"
+    DEM = "DEM"
+    AREA = "AREA"
+    CERTAIN_ONLY = "CERTAIN_ONLY"
+    CSV = "CSV"
+    FINDINGS = "FINDINGS"
+    CERTAIN = "CERTAIN"
+    NEW = "NEW"
+    RESOLVED = "RESOLVED"
+    CONFLICTS = "CONFLICTS"
+
+    def tr(self, text):  # noqa: D102
+        return QCoreApplication.translate("CheckAlgorithm", text)
+
+    def name(self):
+        return "check"
+
+    def displayName(self):  # noqa: N802
+        return self.tr("Check conflicts")
+
+    def group(self):
+        return self.tr("Checks")
+
+    def groupId(self):  # noqa: N802
+        return "checks"
+
+    def shortHelpString(self):  # noqa: N802
+        from ..tools.engine.registry import RULES
+
+        return self.tr("Runs the conflict checks on a project GeoPackage and merges the findings "
+                       "into its conflict table (reviews are kept, findings that no longer occur "
+                       "become resolved). Rules to run: comma-separated ids among {0} "
+                       "(empty: all). Area: the uid of a renovation area. The DEM defaults to "
+                       "PROJECT_dem.tif beside the project.").format(", ".join(RULES))
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterFile(
+            self.PROJECT, self.tr("Project GeoPackage"), extension="gpkg"))
+        self.addParameter(QgsProcessingParameterFile(
+            self.RULES, self.tr("Rules profile (YAML)"), optional=True,
+            fileFilter=self.tr("Rules profile (*.yaml *.yml)")))
+        self.addParameter(QgsProcessingParameterString(
+            self.ONLY, self.tr("Rules to run (comma-separated ids, empty: all)"), optional=True))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            self.DEM, self.tr("DEM (GeoTIFF)"), optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.AREA, self.tr("Renovation area (uid, empty: whole project)"), optional=True))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.CERTAIN_ONLY, self.tr("Certain findings only (count and CSV)"), False, optional=True))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.CSV, self.tr("Findings CSV"), self.tr("CSV files (*.csv)"), optional=True,
+            createByDefault=False))
+        self.addOutput(QgsProcessingOutputNumber(self.FINDINGS, self.tr("Number of findings")))
+        self.addOutput(QgsProcessingOutputNumber(self.CERTAIN, self.tr("Number of certain findings")))
+        self.addOutput(QgsProcessingOutputNumber(self.NEW, self.tr("New findings")))
+        self.addOutput(QgsProcessingOutputNumber(self.RESOLVED, self.tr("Resolved findings")))
+        self.addOutput(QgsProcessingOutputVectorLayer(self.CONFLICTS, self.tr("Conflict table")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from ..layers.errors import InputError, MissingDependency
+        from ..tools.engine.context import Cancelled
+
+        self.require("check")
+        project = self.parameterAsFile(parameters, self.PROJECT, context)
+        if not project:
+            raise QgsProcessingException(self.tr("No project file given"))
+        rules = self.parameterAsFile(parameters, self.RULES, context) or None
+        only = (self.parameterAsString(parameters, self.ONLY, context) or "").strip() or None
+        area = (self.parameterAsString(parameters, self.AREA, context) or "").strip() or None
+        dem = None
+        if parameters.get(self.DEM) not in (None, ""):
+            layer = self.parameterAsRasterLayer(parameters, self.DEM, context)
+            dem = layer.source() if layer is not None else str(parameters.get(self.DEM))
+        certain_only = self.parameterAsBool(parameters, self.CERTAIN_ONLY, context)
+        csv_path = self.parameterAsFileOutput(parameters, self.CSV, context) or None
+
+        def progress(fraction, message=""):
+            feedback.setProgress(100.0 * float(fraction))
+            if message:
+                feedback.setProgressText(str(message))
+
+        try:
+            run, rows, counts = check_with_progress(project, rules=rules, only=only, dem=dem, area=area,
+                                                    progress=progress, is_cancelled=feedback.isCanceled)
+        except Cancelled:
+            raise QgsProcessingException(self.tr("Canceled: nothing was written")) from None
+        except (InputError, MissingDependency) as exc:
+            raise self.user_error(exc) from None
+        except ImportError as exc:
+            raise QgsProcessingException(str(exc)) from None
+        if certain_only:
+            rows = [r for r in rows if r["certainty"] == "certain"]
+        from ..tools.check import summary_lines
+
+        for line in summary_lines(run, rows, counts):
+            feedback.pushInfo(line)
+        if csv_path:
+            write_csv(csv_path, rows)
+        from ..layers.project import layer_uri
+
+        return {self.FINDINGS: len(rows),
+                self.CERTAIN: sum(1 for r in rows if r["certainty"] == "certain"),
+                self.NEW: counts.get("new", 0), self.RESOLVED: counts.get("resolved", 0),
+                self.CSV: csv_path, self.CONFLICTS: layer_uri(os.path.abspath(project), "conflict")}
+
+
+def check_with_progress(project, rules=None, only=None, dem=None, area=None, progress=None,
+                        is_cancelled=None):
+    """tools.check.check_project (one place for the algorithm and the dock)."""
+    from ..tools.check import check_project
+
+    return check_project(project, rules=rules, only=only, dem=dem, area=area, progress=progress,
+                         is_cancelled=is_cancelled)
+
+
+def write_csv(path: str, rows) -> str:
+    """The findings CSV of ``renewal-planner check --csv`` (same columns, same rounding)."""
+    import csv
+
+    from ..tools.check import CSV_COLUMNS
+
+    def clean(v):
+        if isinstance(v, float):
+            return None if v != v else round(v, 4)
+        return v
+
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: clean(r.get(k)) for k in CSV_COLUMNS})
+    return path
 
 
 class _Feedback:

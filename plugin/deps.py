@@ -40,6 +40,7 @@ REQUIREMENTS = (
 FEATURES = {
     "project": ("yaml",),
     "demo": ("shapely", "geopandas", "pyogrio", "rasterio", "yaml", "numpy"),
+    "check": ("shapely", "geopandas", "pyogrio", "yaml", "numpy"),
 }
 
 

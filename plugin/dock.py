@@ -1,4 +1,4 @@
-"""The Renewal Planner dock: one tab per job (only "Project" for now).
+"""The Renewal Planner dock: one tab per job ("Project", "Checks").
 
 Later issues add tabs for checks, imports and quantities; each tab is a
 QWidget built by its own method and added in ``_build``.
@@ -134,6 +134,7 @@ class ProjectTab(QWidget):
         layout.addWidget(self.deps_label)
         layout.addStretch(1)
         self.task = None
+        self.current_path = None  # the project opened last
 
     def tr(self, text):  # noqa: D102 - context = class name, as pylupdate5 sees it
         return QCoreApplication.translate("ProjectTab", text)
@@ -204,6 +205,7 @@ class ProjectTab(QWidget):
         self.dock.zoom_to(layers)
         settings.LAST_PROJECT.set(path)
         settings.LAST_DIRECTORY.set(os.path.dirname(path))
+        self.current_path = path
         self.project_label.setText(path)
         self.project_opened.emit(path)
         return layers
@@ -304,8 +306,24 @@ class RenewalPlannerDock(QgsDockWidget):
         self.tabs.setObjectName("RenewalPlannerTabs")
         self.project_tab = ProjectTab(self)
         self.tabs.addTab(self.project_tab, self.tr("Project"))
+        self.checks_tab = None
+        try:
+            from .checks_tab import ChecksTab
+
+            self.checks_tab = ChecksTab(self)
+        except ImportError as exc:  # a missing package: the Project tab says which
+            log(f"Checks tab disabled: {exc}", "warning")
+        if self.checks_tab is not None:
+            self.tabs.addTab(self.checks_tab, self.tr("Checks"))
+            self.project_tab.project_opened.connect(self.checks_tab.set_project)
         self.setWidget(self.tabs)
         self.project_tab.apply_dependencies(self.problems, dependency_message)
+        if self.checks_tab is not None:
+            self.checks_tab.apply_dependencies(self.problems, dependency_message)
+
+    def current_project(self):
+        """Path of the project GeoPackage opened in the Project tab, or None."""
+        return self.project_tab.current_path
 
     def tr(self, text):  # noqa: D102
         return QCoreApplication.translate("RenewalPlannerDock", text)

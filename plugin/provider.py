@@ -4,11 +4,11 @@ from __future__ import annotations
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtCore import QCoreApplication
 
-from .algorithms import DemoAlgorithm, InitAlgorithm
+from .algorithms import CheckAlgorithm, DemoAlgorithm, InitAlgorithm
 from .icons import plugin_icon
 
 PROVIDER_ID = "renewal_planner"
-ALGORITHMS = (InitAlgorithm, DemoAlgorithm)
+ALGORITHMS = (InitAlgorithm, DemoAlgorithm, CheckAlgorithm)
 
 
 class RenewalPlannerProvider(QgsProcessingProvider):
