@@ -1,0 +1,156 @@
+"""Coordinates: which CRS, which column is the easting, zone prefixes, area checks.
+
+Survey tables (管线点成果表) list X = northing and Y = easting; the header
+synonyms map them to ``north`` / ``east`` accordingly. Where the values show
+that a table used X as the easting instead (the east column holds northings
+for the CRS and vice versa), the columns are swapped and a note says so.
+An 8-digit easting carries the 3° (zones 25-45) or 6° (zones 13-23) zone
+number: the CGCS2000 CRS with that prefix is used (standards.md §2).
+Coordinates outside the CRS's area of use are refused, never guessed at.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..errors import InputError
+from . import mapping
+
+# CGCS2000 Gauss-Krüger CRSs with the zone number in the easting (standards.md §2)
+_PREFIX_3DEG = {z: 4488 + z for z in range(25, 46)}   # EPSG:4513-4533
+_PREFIX_6DEG = {z: 4491 + z - 13 for z in range(13, 24)}  # EPSG:4491-4501
+
+
+@functools.lru_cache(maxsize=64)
+def crs(text):
+    import pyproj
+
+    try:
+        return pyproj.CRS.from_user_input(text)
+    except Exception:  # noqa: BLE001
+        raise InputError(f"unknown CRS {text!r}") from None
+
+
+def authid(c) -> str:
+    a = c.to_authority()
+    return f"{a[0]}:{a[1]}" if a else c.to_wkt()
+
+
+def _false_easting(c):
+    if not c.is_projected or c.coordinate_operation is None:
+        return None
+    for p in c.coordinate_operation.params:
+        if p.name == "False easting":
+            return p.value
+    return None
+
+
+def prefixed_crs(easting: float):
+    """The CGCS2000 GK CRS whose false easting carries the zone of this 8-digit easting, or None."""
+    if not np.isfinite(easting) or easting < 1e7 or easting >= 1e8:
+        return None
+    zone = int(easting // 1e6)
+    code = _PREFIX_3DEG.get(zone) or _PREFIX_6DEG.get(zone)
+    return f"EPSG:{code}" if code else None
+
+
+@functools.lru_cache(maxsize=64)
+def _to_geodetic(crs_text):
+    import pyproj
+
+    c = crs(crs_text)
+    return pyproj.Transformer.from_crs(c, c.geodetic_crs, always_xy=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _between(a, b):
+    import pyproj
+
+    return pyproj.Transformer.from_crs(crs(a), crs(b), always_xy=True)
+
+
+def inside_area(x, y, crs_text) -> np.ndarray:
+    """True where (x, y) in ``crs_text`` lies inside the CRS's area of use."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    c = crs(crs_text)
+    ok = np.isfinite(x) & np.isfinite(y)
+    area = c.area_of_use
+    if area is None or not ok.any():
+        return ok
+    lon, lat = _to_geodetic(crs_text).transform(np.where(ok, x, 0.0), np.where(ok, y, 0.0))
+    m = mapping.check_value("crs_area_margin_deg")
+    w, s, e, n = area.bounds
+    with np.errstate(invalid="ignore"):
+        return ok & np.isfinite(lon) & np.isfinite(lat) & (lon >= w - m) & (lon <= e + m) \
+            & (lat >= s - m) & (lat <= n + m)
+
+
+def transform(x, y, crs_from, crs_to):
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if crs(crs_from) == crs(crs_to):
+        return x, y
+    return _between(crs_from, crs_to).transform(x, y)
+
+
+def table_crs(east, north, crs_in):
+    """Decide how a table's columns are read: returns (east, north, crs_in, notes).
+
+    ``east`` / ``north`` are the columns as the headers say (X = north). A zone
+    prefix in the eastings selects the prefixed CRS; a table whose values show
+    X = easting is swapped back.
+    """
+    east = np.asarray(east, dtype=float)
+    north = np.asarray(north, dtype=float)
+    notes = []
+    c = crs(crs_in)
+    if c.is_projected:
+        prefixed_e = np.isfinite(east) & (east >= 1e7)
+        prefixed_n = np.isfinite(north) & (north >= 1e7) & (north < 1e8)
+        # an easting with a prefix looks like 38 501 548; northings in China are below 6e6
+        if prefixed_n.sum() > prefixed_e.sum():
+            east, north = north, east
+            prefixed_e = prefixed_n
+            notes.append("columns swapped: the X column holds the (zone-prefixed) eastings")
+        if prefixed_e.any() and (_false_easting(c) or 0) < 1e6:
+            zone_crs = prefixed_crs(float(np.median(east[prefixed_e])))
+            if zone_crs is None:
+                raise InputError(f"eastings such as {east[prefixed_e][0]:.0f} carry no known zone prefix")
+            notes.append(f"eastings carry a zone prefix: read in {zone_crs}")
+            crs_in = zone_crs
+            return east, north, crs_in, notes
+    as_is = inside_area(east, north, crs_in)
+    swapped = inside_area(north, east, crs_in)
+    if swapped.sum() > as_is.sum():
+        notes.append("columns swapped: the X column holds the eastings")
+        east, north = north, east
+    return east, north, crs_in, notes
+
+
+def geometry_to_project(geoms, crs_in, crs_out):
+    """(geometries in crs_out, inside mask) for an array of shapely geometries in crs_in."""
+    import shapely
+
+    geoms = np.asarray(geoms, dtype=object)
+    ok = np.zeros(len(geoms), dtype=bool)
+    if not len(geoms):
+        return geoms, ok
+    present = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
+    coords, idx = shapely.get_coordinates(geoms[present], return_index=True)
+    inside = inside_area(coords[:, 0], coords[:, 1], crs_in)
+    bad = np.zeros(int(present.sum()), dtype=bool)
+    np.logical_or.at(bad, idx, ~inside)
+    ok[np.flatnonzero(present)] = ~bad
+    out = geoms.copy()
+    if crs(crs_in) != crs(crs_out) and ok.any():
+        tr = _between(crs_in, crs_out)
+        sel = np.flatnonzero(ok)
+
+        def fn(xy):
+            x, y = tr.transform(xy[:, 0], xy[:, 1])
+            return np.column_stack([x, y])
+
+        out[sel] = shapely.transform(geoms[sel], fn)
+    return out, ok
