@@ -99,6 +99,8 @@ def check_horizontal_clearance(ctx, chunk: int = 2_000_000):
         hit &= np.isfinite(req)
         out.append((a[hit], b[hit], measured[hit], req[hit], cert[hit], cite[hit]))
         ctx.check_cancelled()
+    if not out:
+        return _empty(H_RULE)
     a, b, measured, req, cert, cite = (np.concatenate(x) for x in zip(*out))
     if len(a) == 0:
         return _empty(H_RULE)
