@@ -29,6 +29,18 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="build the demo district project (with DEM)")
     s.add_argument("out_dir")
     s.add_argument("--seed", type=int, default=20261129)
+    s = sub.add_parser("import", help="import survey deliveries (GeoPackage, Shapefile, GeoJSON, DXF, "
+                                      "CSV/XLSX point or line tables, EPANET .inp) with validation")
+    s.add_argument("project")
+    s.add_argument("files", nargs="+", metavar="FILE")
+    s.add_argument("--layer", default="auto", help="pipe_point, pipe_segment or auto (default)")
+    s.add_argument("--mapping", help="field mapping file (YAML/JSON: source header -> field)")
+    s.add_argument("--crs", help="CRS of files that carry none (default: the project's CRS)")
+    s.add_argument("--encoding", help="text encoding of tables and shapefiles (default: detected)")
+    s.add_argument("--batch", help="batch name (default: time and file checksum)")
+    s.add_argument("--report", help="write a report per batch: FILE.html and FILE.xlsx of the rejects")
+    s.add_argument("--uploaded-by", help="who delivered the data (default: the current user)")
+
     s = sub.add_parser("check", help="run the conflict checks and merge the findings into the project")
     s.add_argument("project")
     s.add_argument("--rules", help="a local rules profile (YAML) over the national defaults")
@@ -52,11 +64,32 @@ def cmd_init(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .tools import demo
+    """Build the demo district, run every check on it, write the findings."""
+    import csv
+
+    from .tools import check, demo
 
     result = demo.build_demo(args.out_dir, seed=args.seed)
     for line in demo.summary_lines(result):
         print(line)
+    project = result["project"]
+    run, rows, counts = check.check_project(project, dem=result.get("dem"))
+    out_csv = os.path.join(os.path.dirname(project), "findings.csv")
+    with open(out_csv, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=check.CSV_COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    print("checks:")
+    for line in check.summary_lines(run, rows, counts):
+        print("  " + line)
+    found = {(r["rule_id"], r["uid_a"], r["uid_b"] or "") for r in rows}
+    planted = result.get("planted") or []
+    hit = sum((p["rule_id"], p["uid_a"], p.get("uid_b") or "") in found for p in planted)
+    decoys = result.get("decoys") or []
+    false = sum((d["rule_id"], d["uid_a"], d.get("uid_b") or "") in found for d in decoys)
+    print(f"planted conflicts found: {hit} of {len(planted)}; decoys reported: {false} of {len(decoys)}")
+    print(f"findings: {out_csv}")
+    print(f"open in QGIS: {result.get('qgs') or project}")
     return 0
 
 
@@ -66,7 +99,18 @@ def cmd_check(args) -> int:
     return check.check_command(args)
 
 
-COMMANDS = {"init": cmd_init, "demo": cmd_demo, "check": cmd_check}
+def cmd_import(args) -> int:
+    from .layers.importer import import_files, summary_lines
+
+    for summary in import_files(args.project, args.files, layer=args.layer, mapping=args.mapping,
+                                crs=args.crs, encoding=args.encoding, batch=args.batch,
+                                report=args.report, uploaded_by=args.uploaded_by):
+        for line in summary_lines(summary):
+            print(line)
+    return 0
+
+
+COMMANDS = {"init": cmd_init, "demo": cmd_demo, "check": cmd_check, "import": cmd_import}
 
 
 def main(argv=None) -> int:
