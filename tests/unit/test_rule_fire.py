@@ -28,8 +28,8 @@ def width_of(lane, obstacles, cap=4.0):
     """clear_widths for one lane and a list of obstacle polygons."""
     units = np.array([lane], dtype=object)
     geo = np.array(obstacles, dtype=object)
-    free = free_space(units, np.zeros(len(geo), dtype=np.int64), geo)
-    return float(clear_widths(units, free, _axes(units), cap, RES)[0])
+    free, obstructed = free_space(units, np.zeros(len(geo), dtype=np.int64), geo)
+    return float(clear_widths(units, free, _axes(units), cap, RES, obstructed)[0])
 
 
 # ---------------------------------------------------------------------------
@@ -278,7 +278,7 @@ def test_single_side_intrusion_leaves_width_minus_depth(wd, depth, top):
     y0, y1 = (wd - depth, wd + 1) if top else (-1, depth)
     got = width_of(box(0, 0, 40, wd), [box(15, y0, 20, y1)], cap=10.0)
     want = wd - depth
-    assert want - RES - 1e-9 <= got <= want + 1e-9
+    assert want - RES - 1e-9 <= got <= want + 1e-3 + 1e-9  # + EXACT_TOL
 
 
 def test_l_leg_tip_is_an_end_and_pockets_do_not_block():

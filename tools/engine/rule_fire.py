@@ -36,6 +36,25 @@ QUAD_SEGS = 8  # arc resolution of buffers (tree circles, eroded corners)
 # A width is tested as (width - EXACT_TOL): a gap exactly as wide as the
 # vehicle passes (eroding a 4 m lane by exactly 2 m would leave a line).
 EXACT_TOL = 1e-3
+PAR_MIN = 512  # below this many geometries, one thread
+
+
+def _par(func, *arrays, **kw):
+    """``func(*arrays, **kw)`` over chunks in threads: shapely's array
+    functions release the GIL, so GEOS work spreads over the cores."""
+    import os
+
+    n = len(arrays[0])
+    k = min(os.cpu_count() or 1, 8)
+    if k < 2 or n < PAR_MIN:
+        return func(*arrays, **kw)
+    from concurrent.futures import ThreadPoolExecutor
+
+    cuts = np.linspace(0, n, k + 1).astype(int)
+    chunks = [[a[i:j] if np.ndim(a) else a for a in arrays] for i, j in zip(cuts[:-1], cuts[1:])]
+    with ThreadPoolExecutor(k) as ex:
+        parts = list(ex.map(lambda c: func(*c, **kw), chunks))
+    return np.concatenate(parts)
 
 
 # ---------------------------------------------------------------------------
@@ -53,10 +72,27 @@ def _obstacle_layers(ctx):
     return [str(x) for x in ctx.rules.value(RULE_OBS, "obstacles")]
 
 
+def _circles(points, radius, tol):
+    """Crown circles as polygons that contain the true circle and stray from
+    it by at most ``tol`` (fewer vertices for small crowns: cheaper erosion;
+    circumscribed, so a blockage is never missed for the polygon's sake)."""
+    import shapely
+
+    radius = np.asarray(radius, float)
+    c = np.clip(1.0 - tol / np.maximum(radius, tol), -1.0, 1.0)
+    q = np.clip(np.ceil(np.pi / (4.0 * np.arccos(c))), 2, 32).astype(int)
+    out = np.empty(len(points), dtype=object)
+    for qq in np.unique(q):  # a handful of distinct vertex counts
+        m = q == qq
+        out[m] = shapely.buffer(points[m], radius[m] / np.cos(np.pi / (4 * qq)), quad_segs=int(qq))
+    return out
+
+
 def _tree_radius(ctx, trees):
     """Crown radius (m) of each tree: crown_m / 2, or half the default crown
-    (``fire_lane_width.tree_default_crown_m``, read as a circle of that
-    *diameter*) where crown_m is NULL or not positive."""
+    (``fire_lane_width.tree_default_crown_m``: rules.md's "a 1 m circle" is
+    read as a circle of 1 m *diameter*, like crown_m) where crown_m is NULL
+    or not positive."""
     default = float(ctx.rules.value(RULE_WIDTH, "tree_default_crown_m"))
     crown = np.asarray(trees["crown_m"], dtype=float) if "crown_m" in trees.columns \
         else np.full(len(trees), np.nan)
@@ -222,7 +258,7 @@ def _ends(e_bare, dirs, typical, delta):
     return far, is_end
 
 
-def _passes(bare, free, dirs, typical, width, delta):
+def _passes(bare, free, dirs, typical, width, delta, obstructed):
     """Does a vehicle of ``width`` pass each lane unit (arrays aligned)?
     See :func:`clear_widths`."""
     import shapely
@@ -230,9 +266,12 @@ def _passes(bare, free, dirs, typical, width, delta):
     n = len(bare)
     if n == 0:
         return np.zeros(0, dtype=bool)
-    r = np.maximum(np.asarray(width, float) - EXACT_TOL, 0.0) / 2.0
-    e_bare = shapely.buffer(bare, -r, quad_segs=QUAD_SEGS)
-    e_obs = shapely.buffer(free, -r, quad_segs=QUAD_SEGS)
+    r = np.broadcast_to(np.maximum(np.asarray(width, float) - EXACT_TOL, 0.0) / 2.0, (n,))
+    e_bare = shapely.buffer(bare, -r, quad_segs=QUAD_SEGS)  # plain lane polygons: cheap
+    e_obs = e_bare.copy()  # units without obstacles: free space = bare lane
+    m = obstructed
+    if m.any():
+        e_obs[m] = _par(shapely.buffer, free[m], -r[m], quad_segs=QUAD_SEGS)
 
     parts, pidx = shapely.get_parts(e_bare, return_index=True)
     cnt = np.zeros(n, dtype=np.int64)
@@ -250,7 +289,7 @@ def _passes(bare, free, dirs, typical, width, delta):
     return (cnt == 1) & ok
 
 
-def clear_widths(bare, free, axis, cap, resolution):
+def clear_widths(bare, free, axis, cap, resolution, obstructed=None):
     """Widest vehicle width (m) that passes each lane unit, up to ``cap``.
 
     Definition ("a vehicle of width w passes", rules.md "Clear width of a
@@ -287,6 +326,9 @@ def clear_widths(bare, free, axis, cap, resolution):
       connectivity only; a sharply slanted lane end with an obstacle in its
       acute corner may be reported as blocked.
 
+    ``obstructed`` (bool per unit, default all): units whose ``free`` differs
+    from ``bare``; the others are eroded once, not twice.
+
     Returns ``cap`` where ``cap`` passes, otherwise the widest passing width
     found by bisection on [0, cap] to ``resolution`` (0 when even the
     narrowest tested width fails). Adding an obstacle never increases the
@@ -300,12 +342,19 @@ def clear_widths(bare, free, axis, cap, resolution):
         return out
     import shapely
 
+    obstructed = np.ones(n, dtype=bool) if obstructed is None else np.asarray(obstructed, bool)
     dirs = _directions(np.asarray(axis, float))
     typical = 2.0 * shapely.area(bare) / np.maximum(shapely.length(bare), 1e-12)
-    ok = _passes(bare, free, dirs, typical, cap, resolution)
+    ok = _passes(bare, free, dirs, typical, cap, resolution, obstructed)
     todo = np.flatnonzero(~ok)
     lo = np.zeros(len(todo))
     hi = cap[todo].copy()
+    if len(todo):  # blocked even for the narrowest vehicle: 0, no bisection
+        k = todo
+        tiny = np.minimum(resolution, cap[k])
+        p = _passes(bare[k], free[k], dirs[k], typical[k], tiny, resolution, obstructed[k])
+        lo[p] = tiny[p]
+        hi[~p] = 0.0
     while len(todo):
         act = (hi - lo) > resolution
         if not act.any():
@@ -313,14 +362,14 @@ def clear_widths(bare, free, axis, cap, resolution):
         sel = np.flatnonzero(act)
         mid = (lo[sel] + hi[sel]) / 2.0
         k = todo[sel]
-        p = _passes(bare[k], free[k], dirs[k], typical[k], mid, resolution)
+        p = _passes(bare[k], free[k], dirs[k], typical[k], mid, resolution, obstructed[k])
         lo[sel[p]] = mid[p]
         hi[sel[~p]] = mid[~p]
     out[todo] = lo
     return out
 
 
-def _lane_obstacles(ctx, units):
+def _lane_obstacles(ctx, units, tol):
     """(unit index, obstacle polygon) pairs: obstacles touching each unit."""
     import shapely
     from shapely import STRtree
@@ -333,8 +382,8 @@ def _lane_obstacles(ctx, units):
         og = _geoms(obs)
         if name == TREE:
             rad = _tree_radius(ctx, obs)
-            ui, oi = STRtree(og).query(units, predicate="dwithin", distance=float(rad.max()))
-            circ = shapely.buffer(og[oi], rad[oi], quad_segs=QUAD_SEGS)
+            ui, oi = STRtree(og).query(units, predicate="dwithin", distance=float(rad.max()) * 1.1)
+            circ = _circles(og[oi], rad[oi], tol)
             hit = shapely.intersects(circ, units[ui])
             ui, g = ui[hit], circ[hit]
         else:
@@ -348,17 +397,22 @@ def _lane_obstacles(ctx, units):
 
 
 def free_space(units, ui, geo):
-    """Each unit minus its obstacles (one GEOS difference per unit that has any)."""
+    """Each unit minus its obstacles (one GEOS difference per unit that has
+    any). Returns (free, obstructed: bool per unit)."""
     import shapely
 
-    free = np.asarray(units, dtype=object).copy()
+    units = np.asarray(units, dtype=object)
+    free = units.copy()
+    obstructed = np.zeros(len(units), dtype=bool)
     if len(ui):
         order = np.argsort(ui, kind="stable")
         ui, geo = ui[order], geo[order]
         has = np.unique(ui)
         gc = shapely.geometrycollections(geo, indices=np.searchsorted(has, ui))
-        free[has] = shapely.difference(units[has], gc)
-    return free
+        union = _par(shapely.buffer, gc, 0.0)  # buffer 0 of a collection = its union
+        free[has] = _par(shapely.difference, units[has], union)
+        obstructed[has] = True
+    return free, obstructed
 
 
 def check_fire_lane_width(ctx):
@@ -387,12 +441,12 @@ def check_fire_lane_width(ctx):
     units, lane_of = shapely.get_parts(lane_g, return_index=True)
     units = np.asarray(units, dtype=object)
     ctx.progress(0.1, f"{RULE_WIDTH}: obstacles")
-    ui, geo = _lane_obstacles(ctx, units)
-    free = free_space(units, ui, geo)
+    ui, geo = _lane_obstacles(ctx, units, res / 5.0)
+    free, obstructed = free_space(units, ui, geo)
     axis = _axes(units)
     ctx.progress(0.4, f"{RULE_WIDTH}: widths")
     cap = (req + unc)[lane_of]
-    width = clear_widths(units, free, axis, cap, res)
+    width = clear_widths(units, free, axis, cap, res, obstructed)
 
     # a lane's clear width is that of its narrowest part
     measured = np.full(len(lanes), np.inf)
@@ -403,20 +457,16 @@ def check_fire_lane_width(ctx):
     if not is_f.any():
         return empty_findings()
     rows = np.flatnonzero(is_f)
-    # where: the part of the lane that a vehicle of the required width sweeps
-    # in the bare lane but not past the obstacles; for a lane drawn too narrow,
-    # the part it cannot sweep at all
+    # where: the obstacles' parts inside the lane, and the parts of the drawn
+    # lane narrower than required (what a vehicle of that width cannot sweep)
     um = np.flatnonzero(np.isin(lane_of, rows))
     r = req[lane_of[um]] / 2.0
-
-    def opening(g):
-        return shapely.buffer(shapely.buffer(g, -r, quad_segs=QUAD_SEGS), r, quad_segs=QUAD_SEGS)
-
-    open_bare = opening(units[um])
-    where = shapely.difference(open_bare, opening(free[um]))
-    narrow = shapely.is_empty(where) | (shapely.area(where) <= 0)
-    where[narrow] = shapely.difference(units[um][narrow], open_bare[narrow])
-    keep = ~shapely.is_empty(where) & (shapely.area(where) > 0)
+    bare = units[um]
+    swept = shapely.buffer(shapely.buffer(bare, -r, quad_segs=QUAD_SEGS), r, join_style="mitre")
+    narrow = shapely.difference(bare, swept)
+    inside = _par(shapely.difference, bare, free[um])
+    where = np.where(obstructed[um], shapely.union(inside, narrow), narrow)
+    keep = ~shapely.is_empty(where) & (shapely.area(where) > 1e-9)
     k_of = np.searchsorted(rows, lane_of[um])
     geom = np.asarray(lane_g[rows], dtype=object).copy()
     has = np.unique(k_of[keep])
