@@ -18,9 +18,12 @@ rule widens the band by the lane's plus the obstacles' uncertainty.
 
 Everything is vectorised with shapely 2 array functions: candidates come
 from one STRtree query per obstacle layer, each lane's obstacles are taken
-out in one GEOS difference (the lane minus a GeometryCollection of its
-obstacles), and the bisection on the vehicle width runs for all blocked
-lanes at once.
+out in one GEOS difference (the lane minus the union -- buffer 0 -- of a
+GeometryCollection of its obstacles), and the bisection on the vehicle width
+runs for all blocked lanes at once, GEOS work split over threads.
+Accuracy: tree circles are circumscribed polygons within resolution/5 of the
+circle (conservative); eroded corners use 8 segments a quarter circle
+(optimistic by at most 0.5 % of half the width, 0.01 m at 4 m).
 """
 from __future__ import annotations
 
