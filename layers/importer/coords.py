@@ -107,7 +107,7 @@ def table_crs(east, north, crs_in):
     notes = []
     c = crs(crs_in)
     if c.is_projected:
-        prefixed_e = np.isfinite(east) & (east >= 1e7)
+        prefixed_e = np.isfinite(east) & (east >= 1e7) & (east < 1e8)
         prefixed_n = np.isfinite(north) & (north >= 1e7) & (north < 1e8)
         # an easting with a prefix looks like 38 501 548; northings in China are below 6e6
         if prefixed_n.sum() > prefixed_e.sum():
@@ -115,12 +115,12 @@ def table_crs(east, north, crs_in):
             prefixed_e = prefixed_n
             notes.append("columns swapped: the X column holds the (zone-prefixed) eastings")
         if prefixed_e.any() and (_false_easting(c) or 0) < 1e6:
-            zone_crs = prefixed_crs(float(np.median(east[prefixed_e])))
-            if zone_crs is None:
-                raise InputError(f"eastings such as {east[prefixed_e][0]:.0f} carry no known zone prefix")
-            notes.append(f"eastings carry a zone prefix: read in {zone_crs}")
-            crs_in = zone_crs
-            return east, north, crs_in, notes
+            zones = np.floor(east[prefixed_e] / 1e6)
+            vals, counts = np.unique(zones, return_counts=True)
+            zone_crs = prefixed_crs(float(vals[np.argmax(counts)]) * 1e6 + 5e5)
+            if zone_crs is not None:  # else: no known zone, the area check refuses them
+                notes.append(f"eastings carry a zone prefix: read in {zone_crs}")
+                return east, north, zone_crs, notes
     as_is = inside_area(east, north, crs_in)
     swapped = inside_area(north, east, crs_in)
     if swapped.sum() > as_is.sum():
@@ -153,4 +153,9 @@ def geometry_to_project(geoms, crs_in, crs_out):
             return np.column_stack([x, y])
 
         out[sel] = shapely.transform(geoms[sel], fn)
+        # and where it lands must lie in the project's CRS area too
+        c2, i2 = shapely.get_coordinates(out[sel], return_index=True)
+        bad2 = np.zeros(len(sel), dtype=bool)
+        np.logical_or.at(bad2, i2, ~inside_area(c2[:, 0], c2[:, 1], crs_out))
+        ok[sel[bad2]] = False
     return out, ok

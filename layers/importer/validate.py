@@ -415,6 +415,7 @@ def _plan_points(plan, points, src, crs_in, project_crs, state, targets):
             plan.crs_in = used_crs
         inside = coords.inside_area(east, north, used_crs)
         px, py = coords.transform(np.where(inside, east, 0), np.where(inside, north, 0), used_crs, project_crs)
+        in_project = coords.inside_area(px, py, project_crs)
         for i, r in enumerate(table_rows):
             if not have[i] and r.problems:
                 continue
@@ -423,9 +424,9 @@ def _plan_points(plan, points, src, crs_in, project_crs, state, targets):
                 label = {"north": "X", "east": "Y"}
                 r.problems.append(Problem("missing_coordinates",
                                           ", ".join(r.extra.get("_src", {}).get(k, label[k]) for k in missing)))
-            elif not inside[i]:
-                r.problems.append(Problem("outside_crs_area", "X, Y",
-                                          f"X {north[i]:.3f}, Y {east[i]:.3f}", used_crs))
+            elif not inside[i] or not in_project[i]:
+                r.problems.append(Problem("outside_crs_area", "X, Y", f"X {north[i]:.3f}, Y {east[i]:.3f}",
+                                          used_crs if not inside[i] else f"{project_crs} (project)"))
             else:
                 r.geometry = shapely.Point(px[i], py[i])
     geo_rows = [r for r in points if r.geometry is not None and id(r) not in table_ids]
