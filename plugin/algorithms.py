@@ -312,3 +312,88 @@ class _Feedback:
             from .tasks import Canceled
 
             raise Canceled()
+
+
+class ImportAlgorithm(RenewalPlannerAlgorithm):
+    """``renewal_planner:import``: the same as ``renewal-planner import`` (layers/importer)."""
+
+    PROJECT = "PROJECT"
+    FILE = "FILE"
+    LAYER = "LAYER"
+    MAPPING = "MAPPING"
+    CRS = "CRS"
+    ENCODING = "ENCODING"
+    BATCH = "BATCH"
+    REPORT = "REPORT"
+    BATCH_ID = "BATCH_ID"
+    RECORDS_IN = "RECORDS_IN"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    UPDATED = "UPDATED"
+
+    def tr(self, text):  # noqa: D102
+        return QCoreApplication.translate("ImportAlgorithm", text)
+
+    def name(self):
+        return "import"
+
+    def displayName(self):  # noqa: N802
+        return self.tr("Import survey data")
+
+    def shortHelpString(self):  # noqa: N802
+        return self.tr("Imports a survey delivery (GeoPackage, Shapefile, GeoJSON, DXF, CSV/XLSX point "
+                       "or line table, EPANET .inp) into the project's pipe_point / pipe_segment layers "
+                       "in one transaction. Every record is accepted or kept in import_reject with its "
+                       "reason; the batch is recorded in import_batch.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterFile(
+            self.PROJECT, self.tr("Project GeoPackage"), extension="gpkg"))
+        self.addParameter(QgsProcessingParameterFile(self.FILE, self.tr("File to import")))
+        self.addParameter(QgsProcessingParameterString(
+            self.LAYER, self.tr("Target layer (auto, pipe_point, pipe_segment)"), "auto", optional=True))
+        self.addParameter(QgsProcessingParameterFile(
+            self.MAPPING, self.tr("Field mapping (YAML/JSON)"), optional=True,
+            fileFilter=self.tr("Mapping (*.yaml *.yml *.json)")))
+        self.addParameter(QgsProcessingParameterCrs(
+            self.CRS, self.tr("CRS of a file without one (empty: the project's)"), optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.ENCODING, self.tr("Text encoding (empty: detected)"), optional=True))
+        self.addParameter(QgsProcessingParameterString(self.BATCH, self.tr("Batch name"), optional=True))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.REPORT, self.tr("Report (HTML; an XLSX of the rejects is written beside it)"),
+            self.tr("HTML files (*.html)"), optional=True, createByDefault=False))
+        for key, label in ((self.RECORDS_IN, "Records in"), (self.ACCEPTED, "Accepted"),
+                           (self.REJECTED, "Rejected"), (self.UPDATED, "Updated")):
+            self.addOutput(QgsProcessingOutputNumber(key, self.tr(label)))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from ..layers.errors import InputError, MissingDependency
+        from ..layers.importer import import_files, summary_lines
+
+        project = self.parameterAsFile(parameters, self.PROJECT, context)
+        path = self.parameterAsFile(parameters, self.FILE, context)
+        if not project or not path:
+            raise QgsProcessingException(self.tr("A project and a file are needed"))
+        crs = self.parameterAsCrs(parameters, self.CRS, context)
+        crs = crs.authid() if crs is not None and crs.isValid() else None
+        report = self.parameterAsFileOutput(parameters, self.REPORT, context) or None
+
+        def progress(fraction, message=""):
+            feedback.setProgress(100.0 * float(fraction))
+            if message:
+                feedback.setProgressText(str(message))
+
+        try:
+            (s,) = import_files(project, [path],
+                                layer=(self.parameterAsString(parameters, self.LAYER, context) or "auto").strip(),
+                                mapping=self.parameterAsFile(parameters, self.MAPPING, context) or None,
+                                crs=crs, encoding=self.parameterAsString(parameters, self.ENCODING, context) or None,
+                                batch=self.parameterAsString(parameters, self.BATCH, context) or None,
+                                report=report, progress=progress, is_cancelled=feedback.isCanceled)
+        except (InputError, MissingDependency) as exc:
+            raise self.user_error(exc) from None
+        for line in summary_lines(s):
+            feedback.pushInfo(line)
+        return {self.RECORDS_IN: s["records_in"], self.ACCEPTED: s["accepted"], self.REJECTED: s["rejected"],
+                self.UPDATED: s["updated"], self.REPORT: report}

@@ -4,11 +4,11 @@ from __future__ import annotations
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtCore import QCoreApplication
 
-from .algorithms import CheckAlgorithm, DemoAlgorithm, InitAlgorithm
+from .algorithms import CheckAlgorithm, DemoAlgorithm, ImportAlgorithm, InitAlgorithm
 from .icons import plugin_icon
 
 PROVIDER_ID = "renewal_planner"
-ALGORITHMS = (InitAlgorithm, DemoAlgorithm, CheckAlgorithm)
+ALGORITHMS = (InitAlgorithm, DemoAlgorithm, CheckAlgorithm, ImportAlgorithm)
 
 
 class RenewalPlannerProvider(QgsProcessingProvider):
