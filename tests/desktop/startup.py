@@ -174,6 +174,9 @@ def finish():
 
 
 def main():
+    log = report.setdefault("log", [])
+    QgsApplication.messageLog().messageReceived.connect(
+        lambda msg, tag, level: log.append(f"{tag}|{int(level)}: {msg[:600]}"))
     check_plugin()
     check_dock()
     check_provider()
