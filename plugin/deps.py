@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import sys
 from dataclasses import dataclass
 
 from ..layers.errors import MissingDependency, _vtuple
@@ -86,6 +88,49 @@ def check(requirements=REQUIREMENTS) -> list:
         elif req.minimum and version and _vtuple(version) < _vtuple(req.minimum):
             problems.append(Problem(req, found=version))
     return problems
+
+
+#: Wheels that bundle their own GEOS / GDAL / PROJ under the same symbol names
+#: as QGIS's. The qgis and qgis_process executables link QGIS's copies into the
+#: global symbol scope, so without care the wheels' extension modules call
+#: QGIS's (older) libraries: shapely fails ("WKB output dimension must be 2 or
+#: 3") and pyogrio crashes. Loading them with RTLD_DEEPBIND makes each one use
+#: the libraries it ships with.
+BUNDLED_LIBRARY_MODULES = ("shapely", "pyproj", "pyogrio", "fiona", "rasterio")
+
+
+def isolate_bundled_libraries(modules=BUNDLED_LIBRARY_MODULES) -> list:
+    """Import ``modules`` with RTLD_DEEPBIND (Linux); returns the ones imported now.
+
+    Must run before anything else imports them (the plugin calls it first in
+    initProcessing); a module already imported or not installed is skipped.
+    numpy and pandas are imported first, normally, so only the wheels' own
+    extension modules get the flag.
+    """
+    flag = getattr(os, "RTLD_DEEPBIND", 0)
+    if not flag or not sys.platform.startswith("linux"):
+        return []
+    todo = [m for m in modules if m not in sys.modules and importlib.util.find_spec(m) is not None]
+    if not todo:
+        return []
+    for base in ("numpy", "pandas"):
+        try:
+            importlib.import_module(base)
+        except Exception:
+            pass
+    done = []
+    old = sys.getdlopenflags()
+    sys.setdlopenflags(old | flag)
+    try:
+        for name in todo:
+            try:
+                importlib.import_module(name)
+                done.append(name)
+            except Exception:  # reported by check() / at use, with a clear message
+                pass
+    finally:
+        sys.setdlopenflags(old)
+    return done
 
 
 def missing_for(feature: str, problems) -> list:

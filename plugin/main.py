@@ -76,6 +76,7 @@ class RenewalPlannerPlugin:
     def initProcessing(self):  # noqa: N802
         if self.provider is not None:
             return
+        deps.isolate_bundled_libraries()  # before anything imports shapely / pyogrio
         self._install_translator()
         from .provider import RenewalPlannerProvider
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import subprocess
+import sys
 import threading
 
 import pandas as pd
@@ -407,3 +409,93 @@ def test_clicking_a_row_zooms_to_the_finding(dock, qgis_iface, qtbot):
         assert extent.width() < 200
     finally:
         del canvas.flashGeometries
+
+
+# -- inside the qgis / qgis_process executables ----------------------------------------------
+
+_GEOS_PROBE = """
+import ctypes, sys
+ctypes.CDLL('libgeos_c.so.1', mode=ctypes.RTLD_GLOBAL)  # what the qgis executables do
+if sys.argv[1] == 'isolate':
+    from renewal_planner.plugin import deps
+    assert 'shapely' in deps.isolate_bundled_libraries(), 'shapely not isolated'
+import shapely
+from shapely.geometry import Point
+print(shapely.to_wkb(Point(1, 2)).hex())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RTLD_DEEPBIND is Linux only")
+def test_wheels_keep_their_own_geos_next_to_qgis_global_one():
+    """QGIS's libgeos_c in the global scope breaks the shapely wheel unless it is
+    loaded with RTLD_DEEPBIND (deps.isolate_bundled_libraries, run by initProcessing)."""
+    plain = subprocess.run([sys.executable, "-c", _GEOS_PROBE, "plain"], capture_output=True, text=True)
+    isolated = subprocess.run([sys.executable, "-c", _GEOS_PROBE, "isolate"], capture_output=True, text=True)
+    assert isolated.returncode == 0, isolated.stderr
+    assert isolated.stdout.strip() == "0101000000000000000000f03f0000000000000040"
+    # the failure it prevents (if this starts passing, QGIS's GEOS and the wheel's agree)
+    assert plain.returncode != 0 and "WKB output dimension" in plain.stderr
+
+
+@pytest.mark.skipif(not shutil.which("qgis_process"), reason="no qgis_process")
+def test_qgis_process_runs_the_checks_headless(tmp_path):
+    """`qgis_process run renewal_planner:check` with real rules on a tiny project."""
+    import sysconfig
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "unit"))
+    from engine_helpers import make_project
+
+    path = make_project(tmp_path, pipe_segment=[
+        {"uid": "NODEPTH", "geometry": LineString([(X0, Y0), (X0 + 10, Y0)]), "utility": "JS",
+         "diameter_mm": 300, "depth_start": None, "depth_end": None},
+        {"uid": "KNOWN", "geometry": LineString([(X0, Y0 + 20), (X0 + 10, Y0 + 20)]), "utility": "JS",
+         "diameter_mm": 300, "depth_start": 1.2, "depth_end": 1.2}])
+    root = os.path.dirname(os.path.abspath(renewal_planner.__file__))
+    config = tmp_path / "cfg"
+    plugins = config / "profiles" / "default" / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "renewal_planner").symlink_to(root, target_is_directory=True)
+    exe = shutil.which("qgis_process.bin") or shutil.which("qgis_process")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update({"QT_QPA_PLATFORM": "offscreen", "QGIS_CUSTOM_CONFIG_PATH": str(config),
+                "HOME": str(tmp_path), "XDG_RUNTIME_DIR": str(tmp_path),
+                "PYTHONPATH": sysconfig.get_paths()["purelib"]})
+    enable = subprocess.run([exe, "plugins", "enable", "renewal_planner"], env=env,
+                            capture_output=True, text=True, timeout=180)
+    assert enable.returncode == 0, enable.stdout + enable.stderr
+    out_csv = tmp_path / "f.csv"
+    run = subprocess.run([exe, "run", "renewal_planner:check", "--", f"PROJECT={path}",
+                          "ONLY=depth_unknown", f"CSV={out_csv}"],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "FINDINGS:\t1" in run.stdout
+    with open(out_csv, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["rule_id"], r["uid_a"]) for r in rows] == [("depth_unknown", "NODEPTH")]
+    assert list(table(path)["uid_a"]) == ["NODEPTH"]
+    bad = subprocess.run([exe, "run", "renewal_planner:check", "--", f"PROJECT={path}", "ONLY=nope"],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "unknown rule 'nope'" in bad.stdout + bad.stderr
+
+
+def test_checks_tab_in_chinese(qgis_iface, monkeypatch):
+    from renewal_planner.plugin import main
+
+    if not os.path.exists(os.path.join(main.ROOT, "i18n", "renewal_planner_zh.qm")):
+        pytest.skip("i18n/renewal_planner_zh.qm not built (make translations)")
+    monkeypatch.setattr(main, "qgis_locale", lambda: "zh_CN")
+    p = renewal_planner.classFactory(qgis_iface)
+    p.initGui()
+    try:
+        tab = p.dock.checks_tab
+        assert p.dock.tabs.tabText(p.dock.tabs.indexOf(tab)) == "冲突检查"
+        assert tab.run_button.text() == "运行检查"
+        assert tab.rule_filter.itemText(0) == "全部规则"
+        assert tab.severity_filter.itemText(1) == "错误"   # code list label from model.yaml
+        assert tab.model.headerData(0, Qt.Horizontal) == "规则"
+        assert tab.count_label.text() == "显示 0 / 共 0 条"
+        alg = QgsApplication.processingRegistry().algorithmById("renewal_planner:check")
+        assert alg.displayName() == "冲突检查"
+    finally:
+        p.unload()
+        _flush_deletes()
