@@ -117,7 +117,12 @@ def test_check_algorithm_writes_findings_csv_and_table(processing, project, tmp_
 
     path, fake = project
     out_csv = tmp_path / "findings.csv"
-    res = qp.run("renewal_planner:check", {"PROJECT": path, "ONLY": RULES_RUN, "CSV": str(out_csv)})
+    feedback = QgsProcessingFeedback()
+    progress = []
+    feedback.progressChanged.connect(progress.append)
+    res = qp.run("renewal_planner:check", {"PROJECT": path, "ONLY": RULES_RUN, "CSV": str(out_csv)},
+                 feedback=feedback)
+    assert progress == [50, 100]  # two rules: the second starts at 50 %, then done
     assert res["FINDINGS"] == 4 and res["CERTAIN"] == 2
     assert res["NEW"] == 4 and res["RESOLVED"] == 0
     assert res["CSV"] == str(out_csv)
@@ -278,6 +283,32 @@ def test_checks_tab_runs_in_a_task_and_shows_the_results(dock, project, qtbot):
     groups = [g for g in root.findGroups(True) if g.customProperty("renewal_planner/theme") == "results"]
     assert len(groups) == 1
     assert {lyr.id() for lyr in layers} <= set(groups[0].findLayerIds())
+
+
+def test_results_layers_are_added_when_missing(dock, project, qtbot):
+    from renewal_planner.plugin.checks_tab import conflict_layers
+
+    path, fake = project
+    qproject = QgsProject.instance()
+    root = qproject.layerTreeRoot()
+    qproject.removeMapLayers([lyr.id() for lyr in conflict_layers(path)])
+    for g in root.findGroups(True):
+        if g.customProperty("renewal_planner/theme") == "results":
+            g.parent().removeChildNode(g)
+    assert conflict_layers(path) == []
+    run_and_wait(qtbot, dock.checks_tab)
+    layers = conflict_layers(path)
+    assert sorted((lyr.geometryType(), lyr.featureCount()) for lyr in layers) == [(0, 2), (1, 1), (2, 1)]
+    group = root.children()[0]
+    assert group.customProperty("renewal_planner/theme") == "results"
+    assert sorted(group.findLayerIds()) == sorted(lyr.id() for lyr in layers)
+    # styled as the Project tab styles them: by severity, named after the model
+    assert all(lyr.renderer().type() == "categorizedSymbol" and lyr.renderer().classAttribute() == "severity"
+               for lyr in layers)
+    assert all("Conflicts" in lyr.name() or "冲突检查结果" in lyr.name() for lyr in layers)
+    # a second run refreshes them, it does not add more
+    run_and_wait(qtbot, dock.checks_tab)
+    assert len(conflict_layers(path)) == 3
 
 
 def test_checks_tab_cancel_writes_nothing(dock, project, qtbot):
