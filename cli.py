@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--certain-only", action="store_true", help="report certain findings only")
     s.add_argument("--fail-on", choices=["error", "warning"],
                    help="exit 1 when a finding of this severity or worse is reported")
+
+    s = sub.add_parser("quantities", help="quantities per renovation area and community (XLSX or CSV)")
+    s.add_argument("project")
+    s.add_argument("--out", required=True, help="FILE.xlsx (a sheet per theme) or FILE.csv (one long table)")
+    s.add_argument("--area", help="only this renovation area (uid)")
     return p
 
 
@@ -110,7 +115,14 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_quantities(args) -> int:
+    from .tools import quantities
+
+    return quantities.quantities_command(args)
+
+
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "check": cmd_check, "import": cmd_import}
+COMMANDS["quantities"] = cmd_quantities
 
 
 def main(argv=None) -> int:

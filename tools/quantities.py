@@ -594,7 +594,7 @@ def summary_lines(result: dict) -> list:
              f"楼栋 buildings: {num(t['buildings_declared'])} declared, {num(t['buildings_counted'])} mapped; "
              f"户数 households: {num(t['households'])}; 建筑面积 floor area: {num(t['floor_area_m2'])} m²"]
     pipe = [f"{util.label(c[8:], 'zh')} {util.label(c[8:], 'en')} {num(t[c], '{:,.2f}')} km"
-            for c in s.columns if c.startswith("pipe_km_")]
+            for c in s.columns if c.startswith("pipe_km_") and (_cell(t[c]) or 0) > 0]
     lines.append(f"管线 pipes: {num(t['pipe_km'], '{:,.2f}')} km" + (f" ({'; '.join(pipe)})" if pipe else ""))
     lines.append(f"附属物 appurtenances: {num(t['appurtenances'])}; 车位 stalls: {num(t['stalls'])}; "
                  f"乔木 trees: {num(t['trees'])}; 灌木 shrubs: {num(t['shrubs'])}; "
