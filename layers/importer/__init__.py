@@ -9,14 +9,37 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+from dataclasses import dataclass, field
 
 from ..errors import InputError
 
-__all__ = ["import_files"]
+__all__ = ["import_files", "plan_files", "commit_plan", "ImportPlan", "write_reports", "mapping_document",
+           "save_mapping", "Cancelled"]
 
 
 class Cancelled(InputError):
     pass
+
+
+@dataclass
+class ImportPlan:
+    """What ``plan_files`` found, ready for ``commit_plan``: nothing written yet.
+
+    ``plans``: one ``(validate.Plan, batch meta)`` per file, in file order;
+    ``sources``: per file ``{"columns": [...], "samples": {column: first value}}``
+    (what a mapping editor shows); ``fingerprint``: the state of the project's
+    pipe and batch tables when planned (``commit_plan`` refuses a stale plan).
+    """
+    project: str
+    files: list
+    plans: list
+    sources: list
+    fingerprint: tuple
+    options: dict = field(default_factory=dict)
+
+    def summaries(self) -> list:
+        """The summaries ``import_files`` would return (batch ids as planned)."""
+        return [summary(p, m, written=not m["duplicate_of"]) for p, m in self.plans]
 
 
 def import_files(project, files, layer="auto", mapping=None, crs=None, encoding=None, batch=None,
@@ -29,6 +52,34 @@ def import_files(project, files, layer="auto", mapping=None, crs=None, encoding=
     ``crs``: CRS of files that carry none (default: the project's CRS).
     ``report``: a path (.html or .xlsx); both an HTML report and an XLSX of
     the rejects are written per batch.
+
+    Same as ``commit_plan(plan_files(...))``.
+    """
+    n = len([files] if isinstance(files, (str, os.PathLike)) else files)
+    scale = n / (n + 1) if n else 1.0
+
+    def plan_progress(frac, msg):
+        if progress:
+            progress(frac * scale, msg)
+
+    def commit_progress(frac, msg):
+        if progress:
+            progress(scale + frac * (1 - scale) if frac < 1 else 1.0, msg)
+
+    plan = plan_files(project, files, layer=layer, mapping=mapping, crs=crs, encoding=encoding, batch=batch,
+                      uploaded_by=uploaded_by, progress=plan_progress, is_cancelled=is_cancelled)
+    return commit_plan(plan, report=report, progress=commit_progress, is_cancelled=is_cancelled,
+                       check_project=False)
+
+
+def plan_files(project, files, layer="auto", mapping=None, crs=None, encoding=None, batch=None,
+               uploaded_by=None, progress=None, is_cancelled=None, per_file=None) -> ImportPlan:
+    """Read and validate ``files`` against ``project`` without writing anything.
+
+    Arguments as ``import_files``; ``per_file``: ``{file path: {"mapping":,
+    "crs":, "encoding":}}`` overriding the shared ``mapping`` / ``crs`` /
+    ``encoding`` for single files (the dock's wizard edits them per file).
+    ``progress(fraction, message)`` goes from 0 to 1 over the files.
     """
     from ..project import require_project
     from . import batch as batchmod
@@ -45,12 +96,14 @@ def import_files(project, files, layer="auto", mapping=None, crs=None, encoding=
     project_crs = info.get("crs") or "EPSG:4547"
     if layer not in (None, "auto", validate.POINT, validate.SEGMENT):
         raise InputError(f"--layer must be auto, {validate.POINT} or {validate.SEGMENT}", layer=layer)
-    user_map = mappingmod.load_mapping(mapping)
-    if crs:
-        from . import coords
+    shared_map = mappingmod.load_mapping(mapping)
+    per_file = {os.fspath(k): v for k, v in (per_file or {}).items()}
+    from . import coords
 
+    if crs:
         coords.crs(crs)  # InputError for an unknown CRS
     uploaded_by = uploaded_by or _user()
+    fingerprint = project_fingerprint(project)
     state = batchmod.load_state(project)
     earlier = batchmod.existing_batches(project)
     taken = set(earlier)
@@ -61,13 +114,19 @@ def import_files(project, files, layer="auto", mapping=None, crs=None, encoding=
         if progress:
             progress(frac, msg)
 
-    plans = []
+    plans, sources = [], []
     for i, path in enumerate(files):
-        step(i / (len(files) + 1), f"reading {os.path.basename(path)}")
+        own = per_file.get(path) or {}
+        user_map = mappingmod.load_mapping(own["mapping"]) if own.get("mapping") is not None else shared_map
+        f_crs = own.get("crs") or crs
+        if own.get("crs"):
+            coords.crs(f_crs)
+        f_enc = own.get("encoding") or encoding
+        step(i / len(files), f"reading {os.path.basename(path)}")
         started = _now()
-        src = readers.read(path, encoding=encoding or user_map.get("encoding"))
-        step((i + 0.5) / (len(files) + 1), f"checking {os.path.basename(path)}")
-        plan = validate.plan_source(src, user_map, crs or user_map.get("crs"), project_crs, state,
+        src = readers.read(path, encoding=f_enc or user_map.get("encoding"))
+        step((i + 0.5) / len(files), f"checking {os.path.basename(path)}")
+        plan = validate.plan_source(src, user_map, f_crs or user_map.get("crs"), project_crs, state,
                                     default_name=os.path.splitext(os.path.basename(path))[0])
         if layer not in (None, "auto"):
             other = [t for t in plan.target_layers if t != layer]
@@ -84,10 +143,35 @@ def import_files(project, files, layer="auto", mapping=None, crs=None, encoding=
         changes = plan.count("insert") + plan.count("update")
         meta["duplicate_of"] = same[0] if same and changes == 0 else None
         plans.append((plan, meta))
-    step(len(files) / (len(files) + 1), "writing")
+        sources.append({"columns": list(src.columns), "samples": _samples(src)})
+    return ImportPlan(project, files, plans, sources, fingerprint,
+                      {"layer": layer, "mapping": mapping, "crs": crs, "encoding": encoding, "batch": batch,
+                       "per_file": per_file})
+
+
+def commit_plan(plan: ImportPlan, report=None, progress=None, is_cancelled=None, check_project=True) -> list:
+    """Write an ``ImportPlan`` (one transaction for all its files); returns the summaries.
+
+    Refused (InputError, nothing written) when the project's pipe or batch
+    tables changed since the plan was made: plan again. ``is_cancelled`` is
+    asked up to the moment the transaction starts.
+    """
+    from . import batch as batchmod
+
+    def step(frac, msg):
+        if is_cancelled and is_cancelled():
+            raise Cancelled("import cancelled; nothing was written")
+        if progress:
+            progress(frac, msg)
+
+    if check_project and project_fingerprint(plan.project) != plan.fingerprint:
+        raise InputError("the project changed since the import was planned; plan it again",
+                         file=plan.project)
+    plans = plan.plans
+    step(0.0, "writing")
     to_write = [(p, m) for p, m in plans if not m["duplicate_of"]]
     if to_write:
-        batchmod.write_plans(project, to_write)
+        batchmod.write_plans(plan.project, to_write)
     summaries = [summary(p, m, written=not m["duplicate_of"]) for p, m in plans]
     if report:
         from . import report as reportmod
@@ -97,6 +181,76 @@ def import_files(project, files, layer="auto", mapping=None, crs=None, encoding=
     if progress:
         progress(1.0, "done")
     return summaries
+
+
+def write_reports(plan: ImportPlan, summaries, path) -> list:
+    """HTML + XLSX report per batch of a committed plan (as ``import_files(report=path)``)."""
+    from . import report as reportmod
+
+    out = []
+    for s, (p, _) in zip(summaries, plan.plans):
+        out.extend(reportmod.write_report(path, p, s, several=len(plan.plans) > 1))
+    return out
+
+
+def project_fingerprint(project) -> tuple:
+    """Row counts, largest fids and last changes of the tables an import reads and writes."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{os.path.abspath(project)}?mode=ro", uri=True)
+    try:
+        out = []
+        for table in ("pipe_point", "pipe_segment", "import_batch"):
+            try:
+                n, top = con.execute(f"SELECT count(*), max(fid) FROM {table}").fetchone()
+            except sqlite3.Error:
+                n = top = None
+            row = con.execute("SELECT last_change FROM gpkg_contents WHERE table_name = ?", (table,)).fetchone()
+            out.append((table, n, top, row[0] if row else None))
+        return tuple(out)
+    finally:
+        con.close()
+
+
+def _samples(src) -> dict:
+    """First non-empty value of every column (shown beside the mapping)."""
+    from . import mapping as mappingmod
+
+    out = {}
+    for rec in src.records[:200]:
+        for col in src.columns:
+            if col not in out:
+                v = rec.values.get(col)
+                if not mappingmod.is_null(v):
+                    out[col] = str(v)[:60]
+        if len(out) == len(src.columns):
+            break
+    return out
+
+
+def mapping_document(plan, columns=None, crs=None, encoding=None) -> dict:
+    """The mapping file (``--mapping``) that reproduces ``plan``'s mapping: every source
+    column with its target (None: ignored), the other mapping keys, the encoding and
+    ``crs`` when given."""
+    doc = {k: v for k, v in plan.mapping.items() if k != "columns" and v is not None}
+    cols = dict(plan.mapping.get("columns") or {})
+    full = {c: cols.get(c) for c in (columns or [])}
+    full.update(cols)
+    doc["columns"] = full
+    if encoding or plan.encoding:
+        doc["encoding"] = encoding or plan.encoding
+    if crs:  # only a CRS the user chose: a detected one is detected again
+        doc["crs"] = crs
+    return doc
+
+
+def save_mapping(path, doc) -> str:
+    """Write a mapping document as YAML (UTF-8, readable Chinese)."""
+    import yaml
+
+    with open(path, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(doc, fh, allow_unicode=True, sort_keys=False)
+    return path
 
 
 def summary(plan, meta, written=True) -> dict:
