@@ -9,8 +9,10 @@ How features are assigned to renovation areas (by location, vectorised):
 
 * pipes (pipe_segment): the length of the part of each segment inside each
   area (km). Segments wholly covered by an area count whole; only segments that
-  cross an area's boundary are intersected with it. A segment outside every
-  area is reported with the part outside (area_uid empty).
+  cross an area's boundary are intersected with it. A stretch lying on the
+  edge shared by two adjacent areas counts in the first of them (uid order)
+  only. The part of a segment outside every area is reported with an empty
+  area_uid.
 * planting areas: the area (m²) of the part inside each area, likewise.
 * pipe points, trees: the area that covers the point (on a shared boundary
   the first area in uid order, so every point counts once).
@@ -150,8 +152,35 @@ def _inside_measure(geoms, areas, measure):
     cut = ~whole
     if cut.any():
         val[cut] = measure(shapely.intersection(geoms[fi[cut]], areas[ai[cut]]))
-    keep = val > 0
+    if len(areas) > 1 and measure is shapely.length:
+        val = _shared_edges_once(geoms, areas, fi, ai, val)
+    keep = val > 1e-9
     return fi[keep], ai[keep], val[keep]
+
+
+def _shared_edges_once(geoms, areas, fi, ai, val):
+    """A line lying on the boundary that two areas share (adjacent blocks)
+    counts in the first of them only, like a point on it. Only lines whose
+    per-area lengths add up to more than their length inside the union are
+    looked at (few: lines on shared edges or through overlaps); inside a real
+    overlap a line still counts in each area."""
+    import shapely
+
+    union = shapely.union_all(areas)
+    inside_u = shapely.length(shapely.intersection(geoms[np.unique(fi)], union))
+    summed = np.zeros(len(geoms))
+    np.add.at(summed, fi, val)
+    excess = np.zeros(len(geoms))
+    excess[np.unique(fi)] = summed[np.unique(fi)] - inside_u
+    flagged = np.nonzero(excess[fi] > 1e-6)[0]
+    for k in flagged:  # few pairs: lines on shared edges or through overlaps
+        earlier = ai[(fi == fi[k]) & (ai < ai[k])]
+        if not len(earlier):
+            continue
+        on_edge = shapely.intersection(geoms[fi[k]], shapely.boundary(areas[ai[k]]))
+        dup = shapely.length(shapely.intersection(on_edge, shapely.union_all(areas[earlier])))
+        val[k] = max(0.0, val[k] - dup)
+    return val
 
 
 def _section(df):
