@@ -397,3 +397,73 @@ class ImportAlgorithm(RenewalPlannerAlgorithm):
             feedback.pushInfo(line)
         return {self.RECORDS_IN: s["records_in"], self.ACCEPTED: s["accepted"], self.REJECTED: s["rejected"],
                 self.UPDATED: s["updated"], self.REPORT: report}
+
+
+class QuantitiesAlgorithm(RenewalPlannerAlgorithm):
+    """``renewal_planner:quantities``: the same as ``renewal-planner quantities`` (tools/quantities.py)."""
+
+    PROJECT = "PROJECT"
+    AREA = "AREA"
+    OUTPUT = "OUTPUT"
+    PIPE_KM = "PIPE_KM"
+    HOUSEHOLDS = "HOUSEHOLDS"
+    TREES = "TREES"
+    STALLS = "STALLS"
+
+    def tr(self, text):  # noqa: D102
+        return QCoreApplication.translate("QuantitiesAlgorithm", text)
+
+    def name(self):
+        return "quantities"
+
+    def displayName(self):  # noqa: N802
+        return self.tr("Quantities")
+
+    def shortHelpString(self):  # noqa: N802
+        return self.tr("Quantities per renovation area and community: pipe length by class, diameter, "
+                       "material and status (km), appurtenances, parking stalls, trees, planting area, "
+                       "fire lanes, buildings, households and floor area. Writes an XLSX workbook (a summary "
+                       "sheet and one sheet per theme, Chinese and English headers) or one long CSV table.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterFile(
+            self.PROJECT, self.tr("Project GeoPackage"), extension="gpkg"))
+        self.addParameter(QgsProcessingParameterString(
+            self.AREA, self.tr("Only this renovation area (uid; empty: all)"), optional=True))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT, self.tr("Quantities file"), self.tr("Excel workbook (*.xlsx);;CSV (*.csv)")))
+        for key, label in ((self.PIPE_KM, "Pipes in the areas (km)"), (self.HOUSEHOLDS, "Households"),
+                           (self.TREES, "Trees in the areas"), (self.STALLS, "Parking stalls in the areas")):
+            self.addOutput(QgsProcessingOutputNumber(key, self.tr(label)))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from ..layers.errors import InputError, MissingDependency
+        from ..tools.quantities import compute_quantities, summary_lines, write_quantities
+
+        self.require("check")
+        project = self.parameterAsFile(parameters, self.PROJECT, context)
+        out = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        area = (self.parameterAsString(parameters, self.AREA, context) or "").strip() or None
+        if not project or not out:
+            raise QgsProcessingException(self.tr("A project and an output file are needed"))
+        try:
+            if os.path.splitext(out)[1].lower() not in (".xlsx", ".csv"):
+                raise InputError("quantities are written as .xlsx or .csv", file=out)
+            feedback.setProgressText(self.tr("Measuring quantities"))
+            result = compute_quantities(project, area=area)
+            feedback.setProgress(80)
+            write_quantities(result, out)
+        except (InputError, MissingDependency) as exc:
+            raise self.user_error(exc) from None
+        feedback.setProgress(100)
+        for line in summary_lines(result):
+            feedback.pushInfo(line)
+        s = result["summary"]
+        total = s[s["scope"] == "total"].iloc[0]
+
+        def num(key):
+            v = total.get(key)
+            return float(v) if v is not None and v == v else 0.0
+
+        return {self.OUTPUT: out, self.PIPE_KM: num("pipe_km"), self.HOUSEHOLDS: num("households"),
+                self.TREES: num("trees"), self.STALLS: num("stalls")}

@@ -5,10 +5,12 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtCore import QCoreApplication
 
 from .algorithms import CheckAlgorithm, DemoAlgorithm, ImportAlgorithm, InitAlgorithm
+from .algorithms import QuantitiesAlgorithm
 from .icons import plugin_icon
 
 PROVIDER_ID = "renewal_planner"
 ALGORITHMS = (InitAlgorithm, DemoAlgorithm, CheckAlgorithm, ImportAlgorithm)
+ALGORITHMS += (QuantitiesAlgorithm,)
 
 
 class RenewalPlannerProvider(QgsProcessingProvider):
