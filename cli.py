@@ -57,6 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("project")
     s.add_argument("--out", required=True, help="FILE.xlsx (a sheet per theme) or FILE.csv (one long table)")
     s.add_argument("--area", help="only this renovation area (uid)")
+
+    s = sub.add_parser("review", help="per-owner review sheets (XLSX): export to the utilities, import back")
+    rsub = s.add_subparsers(dest="review_command", required=True, parser_class=_Parser)
+    r = rsub.add_parser("export", help="one findings_<owner>.xlsx per owner of the pipes involved")
+    r.add_argument("project")
+    r.add_argument("--out", required=True, help="folder for the workbooks")
+    r.add_argument("--owner", help="comma-separated owners (default: every owner with findings)")
+    r.add_argument("--include-resolved", action="store_true", help="also list resolved findings")
+    r = rsub.add_parser("import", help="apply the review statuses and notes of a returned sheet")
+    r.add_argument("project")
+    r.add_argument("file", metavar="FILE.xlsx")
+    r.add_argument("--reviewer", help="who reviewed, where the sheet's reviewer cell is not filled")
     return p
 
 
@@ -123,6 +135,15 @@ def cmd_quantities(args) -> int:
 
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "check": cmd_check, "import": cmd_import}
 COMMANDS["quantities"] = cmd_quantities
+
+
+def cmd_review(args) -> int:
+    from .tools import review
+
+    return review.review_command(args)
+
+
+COMMANDS["review"] = cmd_review
 
 
 def main(argv=None) -> int:

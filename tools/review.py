@@ -532,7 +532,10 @@ def import_owner_sheet(project: str, xlsx: str, reviewer: str = None, now: str =
     records, meta, cols = _read_sheet(xlsx)
     owner = _text(meta.get("owner"))
     now = now or results.now_iso()
+    from ..layers import gpkgblob
+
     con = sqlite3.connect(project, timeout=30)
+    gpkgblob.register_functions(con)  # the GeoPackage's triggers call ST_* functions
     try:
         current = {cid: (review, who, note) for cid, review, who, note in con.execute(
             f"SELECT conflict_id, review, reviewer, review_note FROM {results.TABLE}")}
@@ -573,7 +576,8 @@ def import_owner_sheet(project: str, xlsx: str, reviewer: str = None, now: str =
             cell_reviewer = _text(rec.get("reviewer")) if "reviewer" in cols else None
             review_changed = code != base_review
             note_changed = note != base_note
-            if not review_changed and not note_changed:
+            already = code == db_review and note == _text(db_note)  # imported before, or set alike
+            if (not review_changed and not note_changed) or already:
                 summary["unchanged"] += 1
                 continue
             who = cell_reviewer if cell_reviewer and cell_reviewer != base_reviewer else \
