@@ -129,6 +129,13 @@ class PipeModel:
     def __len__(self):
         return len(self.frame)
 
+    @property
+    def line_index(self) -> "LineIndex":
+        """Vertices of every segment with their fraction of length (built once)."""
+        if getattr(self, "_line_index", None) is None:
+            self._line_index = LineIndex(self.geoms)
+        return self._line_index
+
     # -- position along the line -------------------------------------------
     def fraction(self, seg_idx, xy):
         """Fraction (0..1) of the length at points xy (N x 2) on segments seg_idx."""
