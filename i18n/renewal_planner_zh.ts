@@ -543,4 +543,132 @@
         <translation>城市更新规划助手：城市更新规划与冲突检查</translation>
     </message>
 </context>
+<context>
+    <name>ReviewPanel</name>
+    <message>
+        <location filename="../plugin/review_panel.py" line="63"/>
+        <source>Group by</source>
+        <translation>分组方式</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="66"/>
+        <source>No grouping</source>
+        <translation>不分组</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="66"/>
+        <source>Renovation area</source>
+        <translation>改造片区</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="66"/>
+        <source>Rule</source>
+        <translation>规则</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="66"/>
+        <source>Owner of the pipes</source>
+        <translation>管线权属单位</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="66"/>
+        <source>Review status</source>
+        <translation>审核状态</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="77"/>
+        <source>Group</source>
+        <translation>分组</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="77"/>
+        <source>Findings</source>
+        <translation>检查结果</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="84"/>
+        <source>Select all shown</source>
+        <translation>全选所示</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="86"/>
+        <source>Select every finding shown, to review them at once</source>
+        <translation>选中列表中显示的全部结果，一次完成审核</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="92"/>
+        <source>Export owner sheets…</source>
+        <translation>导出权属单位审核表…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="94"/>
+        <source>One XLSX per owner of the pipes involved, to send to the utilities for review</source>
+        <translation>按涉及管线的权属单位各导出一个 XLSX，发给各管线单位审核</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="97"/>
+        <source>Import owner sheet…</source>
+        <translation>导入权属单位审核表…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="99"/>
+        <source>Apply the review statuses and notes of a returned owner sheet</source>
+        <translation>应用返回的权属单位审核表中的审核状态和意见</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="134"/>
+        <source>Could not group the findings: {0}</source>
+        <translation>无法对检查结果分组：{0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="142"/>
+        <source>All findings</source>
+        <translation>全部检查结果</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="198"/>
+        <source>Folder for the owner sheets</source>
+        <translation>审核表保存文件夹</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="211"/>
+        <source>Could not write the owner sheets: {0}</source>
+        <translation>无法写出审核表：{0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="217"/>
+        <source>{0} owner sheets written to {1}</source>
+        <translation>已写出 {0} 份审核表到 {1}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="219"/>
+        <source>No finding involves a pipe of a known owner: no sheet written</source>
+        <translation>没有检查结果涉及已知权属单位的管线：未写出审核表</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="225"/>
+        <source>Returned owner sheet</source>
+        <translation>返回的审核表</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="225"/>
+        <source>Excel workbook (*.xlsx)</source>
+        <translation>Excel 工作簿 (*.xlsx)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="240"/>
+        <source>Could not import the owner sheet: {0}</source>
+        <translation>无法导入审核表：{0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="246"/>
+        <source>{0}: {1} reviews applied, {2} unchanged</source>
+        <translation>{0}：已应用 {1} 条审核，{2} 条未变</translation>
+    </message>
+    <message>
+        <location filename="../plugin/review_panel.py" line="250"/>
+        <source>{0} rows not applied (unknown id, invalid status or repeated): rows {1}</source>
+        <translation>{0} 行未应用（编号未知、状态无效或重复）：第 {1} 行</translation>
+    </message>
+</context>
 </TS>

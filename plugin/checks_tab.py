@@ -22,7 +22,8 @@ from qgis.PyQt.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormL
                                  QVBoxLayout, QWidget)
 
 from . import deps
-from .results_model import ResultsFilterProxy, ResultsModel, geometry_of, read_findings
+from .results_model import ResultsModel, geometry_of, read_findings
+from .review_panel import GroupedFilterProxy, ReviewPanel
 from .tasks import Canceled, FunctionTask
 
 RULE_ROLE = Qt.UserRole + 1
@@ -188,7 +189,7 @@ class ChecksTab(QWidget):
         res.addLayout(text_row)
 
         self.model = ResultsModel(self.lang, self)
-        self.proxy = ResultsFilterProxy(self)
+        self.proxy = GroupedFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.view = QTableView(results)
         self.view.setObjectName("findingsView")
@@ -204,7 +205,14 @@ class ChecksTab(QWidget):
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.selectionModel().currentRowChanged.connect(self._current_changed)
         self.view.clicked.connect(self._clicked)
-        res.addWidget(self.view, 1)
+        # findings grouped by area / rule / owner / review beside the table (plugin/review_panel.py)
+        self.review_panel = ReviewPanel(self, results)
+        table_split = QSplitter(Qt.Horizontal, results)
+        table_split.setObjectName("findingsSplitter")
+        table_split.addWidget(self.review_panel)
+        table_split.addWidget(self.view)
+        table_split.setStretchFactor(1, 1)
+        res.addWidget(table_split, 1)
 
         review_row = QHBoxLayout()
         self.review_combo = QComboBox(results)
@@ -223,6 +231,11 @@ class ChecksTab(QWidget):
         review_row.addWidget(self.note_edit, 1)
         review_row.addWidget(self.apply_review_button)
         res.addLayout(review_row)
+        sheets_row = QHBoxLayout()
+        sheets_row.addStretch(1)
+        sheets_row.addWidget(self.review_panel.export_button)
+        sheets_row.addWidget(self.review_panel.import_button)
+        res.addLayout(sheets_row)
         splitter.addWidget(options)
         splitter.addWidget(results)
         splitter.setStretchFactor(1, 1)
@@ -273,6 +286,8 @@ class ChecksTab(QWidget):
         running = self.task is not None
         self.run_button.setEnabled(has_project and not running and not getattr(self, "_blocked", False))
         self.apply_review_button.setEnabled(has_project and not running)
+        self.review_panel.export_button.setEnabled(has_project and not running)
+        self.review_panel.import_button.setEnabled(has_project and not running)
 
     # -- project -------------------------------------------------------------------
     def set_project(self, path: str) -> None:
@@ -430,17 +445,20 @@ class ChecksTab(QWidget):
     def reload_results(self) -> None:
         if not self.project_path:
             self.model.clear()
+            self.review_panel.refresh()
         else:
             try:
                 self.show_frame(read_findings(self.project_path))
             except Exception as exc:  # e.g. not a project: an empty table, one message
                 self.model.clear()
+                self.review_panel.refresh()
                 self.dock.report(self.tr("Could not read the findings: {0}").format(exc), "warning")
         self._update_count()
 
     def show_frame(self, frame) -> None:
         selected = set(self.selected_conflict_ids())
         self.model.set_frame(frame)
+        self.review_panel.refresh()
         self._update_count()
         if selected:
             self.select_conflicts(selected)

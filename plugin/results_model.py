@@ -78,7 +78,7 @@ class ResultsModel(QAbstractTableModel):
         self.lang = lang
         self._model = schema.model()
         self._fields = self._model.layer("conflict")
-        self.frame = pd.DataFrame(columns=["conflict_id"] + [c for c in COLUMNS if c != "message"])
+        self.frame = pd.DataFrame(columns=[c for c in COLUMNS if c != "message"])  # conflict_id included
         self._values = []
 
     # -- data ---------------------------------------------------------------------
