@@ -212,6 +212,7 @@ class ChecksTab(QWidget):
         table_split.addWidget(self.review_panel)
         table_split.addWidget(self.view)
         table_split.setStretchFactor(1, 1)
+        table_split.setSizes([320, 780])
         res.addWidget(table_split, 1)
 
         review_row = QHBoxLayout()
