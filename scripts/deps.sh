@@ -12,7 +12,7 @@ SYSPY=/usr/bin/python3
 VENV="$ROOT/.venv"
 
 PKGS=(qgis python3-qgis qgis-providers python3-gdal python3-yaml python3-venv python3-pip
-      xvfb xauth postgresql postgis fonts-noto-cjk qttools5-dev-tools zip)
+      xvfb xauth postgresql postgis fonts-noto-cjk qttools5-dev-tools zip poppler-utils)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
