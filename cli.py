@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("project")
     r.add_argument("file", metavar="FILE.xlsx")
     r.add_argument("--reviewer", help="who reviewed, where the sheet's reviewer cell is not filled")
+
+    from .tools.report import add_arguments as _report_arguments
+
+    _report_arguments(sub.add_parser("report", help="findings report: PDF (cover, atlas page per open "
+                                                    "finding, list), self-contained HTML, or XLSX"))
     return p
 
 
@@ -144,6 +149,15 @@ def cmd_review(args) -> int:
 
 
 COMMANDS["review"] = cmd_review
+
+
+def cmd_report(args) -> int:
+    from .tools import report
+
+    return report.report_command(args)
+
+
+COMMANDS["report"] = cmd_report
 
 
 def main(argv=None) -> int:

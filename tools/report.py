@@ -1055,3 +1055,26 @@ def _highlight_renderer(kind: str):
     root.appendChild(rule)
     return QgsRuleBasedRenderer(root)
 
+
+
+# --------------------------------------------------------------------------
+# Command line
+
+
+def add_arguments(s) -> None:
+    """The options of ``renewal-planner report`` (added to its sub-parser)."""
+    s.add_argument("project")
+    s.add_argument("--out", required=True, help="FILE.pdf, FILE.html or FILE.xlsx")
+    s.add_argument("--lang", choices=["zh", "en", "both"], default="both",
+                   help="language of the report (default: both)")
+    s.add_argument("--max-pages", type=int, default=DEFAULT_MAX_PAGES,
+                   help=f"atlas pages for at most this many open findings, by severity "
+                        f"(default {DEFAULT_MAX_PAGES}; the list always holds every finding)")
+
+
+def report_command(args) -> int:
+    r = write_report(args.project, args.out, lang=args.lang, max_pages=args.max_pages)
+    extra = f", {r['pages']} pages" if "pages" in r else ""
+    print(f"report: {r['path']} ({r['findings']} findings, {r['open']} open, "
+          f"{r['atlas_pages']} atlas pages{extra})")
+    return 0
