@@ -1,0 +1,233 @@
+"""`make bench`: the engine against DuckDB spatial and PostGIS on a synthetic city.
+
+    python -m renewal_planner.bench [--segments N] [--quick] [--no-postgis] [--no-duckdb]
+
+Every measured job runs in a fresh process (bench/worker.py) so its peak memory
+is its own. Results: a table on stdout, and build/bench/results-<N>.json / .md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import pickle
+import platform
+import subprocess
+import sys
+import time
+
+from . import city
+from .compare import compare, compare_peers
+
+TARGET_S = 30.0
+TARGET_MB = 6144.0
+JOB_TIMEOUT = 900
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def run_job(job: dict, tag: str, outdir: str) -> dict:
+    out = os.path.join(outdir, "jobs", tag)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    job = dict(job, out=out)
+    for ext in (".json", ".pkl"):
+        if os.path.exists(out + ext):
+            os.unlink(out + ext)
+    t = time.perf_counter()
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    try:
+        p = subprocess.run([sys.executable, "-m", "renewal_planner.bench.worker", json.dumps(job)],
+                           capture_output=True, text=True, timeout=JOB_TIMEOUT, env=env)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"timeout after {JOB_TIMEOUT} s", "process_s": JOB_TIMEOUT}
+    wall = time.perf_counter() - t
+    if not os.path.exists(out + ".json"):
+        return {"ok": False, "error": f"worker died (exit {p.returncode}): {p.stderr[-1500:]}",
+                "process_s": wall}
+    with open(out + ".json") as f:
+        res = json.load(f)
+    with open(out + ".pkl", "rb") as f:
+        res["_findings"] = pickle.load(f)
+    res["process_s"] = wall
+    res["stderr_tail"] = p.stderr[-1500:]
+    return res
+
+
+def engine_total(res) -> float:
+    return res.get("read_s", 0) + res.get("prepare_s", 0) + sum(res.get("rule_s", {}).values())
+
+
+def fmt(x, nd=2):
+    if x is None:
+        return "—"
+    if isinstance(x, float):
+        return f"{x:.{nd}f}"
+    return str(x)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m renewal_planner.bench", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--segments", type=int, default=1_000_000)
+    ap.add_argument("--quick", action="store_true", help="100k segments only, no PostGIS")
+    ap.add_argument("--no-postgis", action="store_true")
+    ap.add_argument("--no-duckdb", action="store_true")
+    ap.add_argument("--no-per-rule", action="store_true", help="skip the one-process-per-rule jobs")
+    ap.add_argument("--seed", type=int, default=20240611)
+    a = ap.parse_args(argv)
+    n = 100_000 if a.quick else a.segments
+    base_n = max(n // 10, 1000)
+    use_pg = not (a.quick or a.no_postgis)
+    use_duck = not a.no_duckdb
+    outdir = city.city_dir()
+    os.makedirs(outdir, exist_ok=True)
+    t_all = time.perf_counter()
+
+    from ..tools.engine.registry import RULES
+    from .peers_sql import SQL_RULES
+
+    path = city.cached_city(n, a.seed, log=log)
+    base_path = city.cached_city(base_n, a.seed, log=log)
+    report = {"when": dt.datetime.now().isoformat(timespec="seconds"), "segments": n, "seed": a.seed,
+              "counts": city.counts(n), "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+              "targets": {"total_s": TARGET_S, "peak_mb": TARGET_MB}}
+
+    log(f"engine, all rules together, {n:,} segments ...")
+    eng_all = run_job({"job": "engine", "gpkg": path}, f"engine-all-{n}", outdir)
+    log(f"engine, all rules together, {base_n:,} segments (scaling) ...")
+    eng_base = run_job({"job": "engine", "gpkg": base_path}, f"engine-all-{base_n}", outdir)
+    per_rule = {}
+    if not a.no_per_rule:
+        for rid in RULES:
+            if eng_all.get("status", {}).get(rid, "").startswith("not built"):
+                continue
+            log(f"engine, {rid} alone ...")
+            per_rule[rid] = run_job({"job": "engine", "gpkg": path, "rules": [rid]}, f"engine-{rid}-{n}", outdir)
+    peers = {}
+    if use_duck:
+        log("DuckDB spatial ...")
+        peers["duckdb"] = run_job({"job": "duckdb", "gpkg": path}, f"duckdb-{n}", outdir)
+    if use_pg:
+        log("PostGIS (throwaway cluster) ...")
+        peers["postgis"] = run_job({"job": "postgis", "gpkg": path}, f"postgis-{n}", outdir)
+
+    # ---- compare and tabulate ---------------------------------------------------------
+    ef = eng_all.get("_findings")
+    rows = []
+    for rid in RULES:
+        st = eng_all.get("status", {}).get(rid, "error" if not eng_all.get("ok") else "?")
+        r = {"rule": rid, "engine_status": st.split(" (")[0], "engine_detail": st,
+             "engine_s": eng_all.get("rule_s", {}).get(rid)}
+        pr = per_rule.get(rid)
+        if pr:
+            r["alone_s"] = pr.get("rule_s", {}).get(rid)
+            r["alone_read_s"] = (pr.get("read_s") or 0) + (pr.get("prepare_s") or 0)
+            r["alone_peak_mb"] = pr.get("peak_rss_mb")
+            r["alone_cores"] = (pr.get("cpu_s") / pr["wall_s"]) if pr.get("wall_s") else None
+        r["findings"] = eng_all.get("findings_rows", {}).get(rid)
+        for name, res in peers.items():
+            q = res.get("queries", {}).get(rid)
+            if q is None:
+                continue
+            r[f"{name}_s"] = q["seconds"]
+            if r["engine_s"]:
+                r[f"{name}_ratio"] = q["seconds"] / r["engine_s"]
+            if ef is not None and r["engine_s"] is not None and res.get("_findings") is not None:
+                pf = res["_findings"]
+                r[f"{name}_cmp"] = compare(ef[ef["rule_id"] == rid], pf[pf["rule_id"] == rid])
+        if "duckdb" in peers and "postgis" in peers and rid in SQL_RULES:
+            d, p = peers["duckdb"].get("_findings"), peers["postgis"].get("_findings")
+            if d is not None and p is not None:
+                r["duckdb_vs_postgis_diff"] = compare_peers(d[d["rule_id"] == rid], p[p["rule_id"] == rid])
+        rows.append(r)
+    report["rules"] = rows
+    report["engine_all"] = {k: v for k, v in eng_all.items() if not k.startswith("_")}
+    report["engine_all"]["total_s"] = engine_total(eng_all)
+    report["engine_base"] = {k: v for k, v in eng_base.items() if not k.startswith("_")}
+    report["engine_base"]["total_s"] = engine_total(eng_base)
+    report["per_rule_jobs"] = {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")}
+                               for k, v in per_rule.items()}
+    report["peers"] = {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in peers.items()}
+    tb, tn = report["engine_base"]["total_s"], report["engine_all"]["total_s"]
+    same_rules = [r for r in rows if r["engine_status"] == "ok"]
+    report["scaling"] = {"base_segments": base_n, "segments": n, "base_s": tb, "s": tn,
+                         "ratio": (tn / tb) if tb else None, "linear_ratio": n / base_n,
+                         "base_rules": sorted(report["engine_base"].get("rule_s", {})),
+                         "rules": sorted(report["engine_all"].get("rule_s", {}))}
+    report["bench_wall_s"] = time.perf_counter() - t_all
+    md = render(report, peers)
+    print(md)
+    with open(os.path.join(outdir, f"results-{n}.json"), "w") as f:
+        json.dump(report, f, indent=1, default=str)
+    with open(os.path.join(outdir, f"results-{n}.md"), "w") as f:
+        f.write(md)
+    log(f"written: {os.path.join(outdir, f'results-{n}.json')} and .md")
+    del same_rules
+    return 0
+
+
+def render(rep, peers) -> str:
+    n = rep["segments"]
+    L = [f"# Renewal Planner benchmark: {n:,} pipe segments (seed {rep['seed']})", "",
+         "counts: " + ", ".join(f"{k} {v:,}" for k, v in rep["counts"].items()), "",
+         "Engine seconds: the rule's `run_checks(only=rule)` call (rule + ids + messages), layers already read,"
+         " all rules in one process; 'alone' = the same rule in its own process (read+prepare seconds, peak MB,"
+         " cores used = CPU / wall of that process). Peer seconds: the join+measure query only "
+         "(CREATE TABLE AS), loading separate. Ratio = peer / engine (> 1: the engine is faster).", "",
+         "| rule | engine s | DuckDB s | PostGIS s | DuckDB/engine | PostGIS/engine | same findings? | findings |"
+         " alone s (read+prep s, peak MB, cores) | status |",
+         "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rep["rules"]:
+        same = []
+        for name in ("duckdb", "postgis"):
+            c = r.get(f"{name}_cmp")
+            if c:
+                same.append(f"{name[:4]}: {'yes' if c['same'] else 'NO'} (sql {c['sql']:,}, miss {c['missing']}, "
+                            f"extra certain {c['extra_certain']}, band {c['extra_possible']}, "
+                            f"measure {c['bad_measured']})")
+        alone = "—"
+        if r.get("alone_s") is not None:
+            alone = (f"{r['alone_s']:.2f} ({r['alone_read_s']:.1f}, {r['alone_peak_mb']:.0f}, "
+                     f"{r['alone_cores']:.2f})")
+        st = r["engine_status"] if r["engine_status"] == "ok" else r["engine_detail"][:120]
+        L.append(f"| {r['rule']} | {fmt(r.get('engine_s'))} | {fmt(r.get('duckdb_s'))} | {fmt(r.get('postgis_s'))} | "
+                 f"{fmt(r.get('duckdb_ratio'), 1)} | {fmt(r.get('postgis_ratio'), 1)} | {'; '.join(same) or '—'} | "
+                 f"{fmt(r.get('findings'))} | {alone} | {st} |")
+    ea = rep["engine_all"]
+    L += ["", "## Totals", ""]
+    L.append(f"- engine, all built rules in one process: read {fmt(ea.get('read_s'))} s + pipe model "
+             f"{fmt(ea.get('prepare_s'))} s + rules {fmt(sum(ea.get('rule_s', {}).values()))} s = "
+             f"**{fmt(ea.get('total_s'))} s** (target < {TARGET_S:.0f} s; process wall incl. imports "
+             f"{fmt(ea.get('wall_s'))} s); peak memory **{fmt(ea.get('peak_rss_mb'), 0)} MB** "
+             f"(target < {TARGET_MB:.0f} MB); cores used {fmt((ea.get('cpu_s') or 0) / (ea.get('wall_s') or 1))}")
+    shared = [r for r in rep["rules"] if r.get("duckdb_s") is not None or r.get("postgis_s") is not None]
+    for name, res in rep["peers"].items():
+        if not res.get("ok"):
+            L.append(f"- {name}: FAILED: {res.get('error')}")
+            continue
+        q = sum(v["seconds"] for v in res.get("queries", {}).values())
+        extra = f" + indexes {fmt(res.get('index_s'))} s" if "index_s" in res else ""
+        L.append(f"- {name}: read {fmt(res.get('read_s'))} s + load {fmt(res.get('load_s'))} s{extra} + "
+                 f"queries {fmt(q)} s; python-side peak {fmt(res.get('peak_rss_mb'), 0)} MB"
+                 + (f"; {res.get('server')}, PostGIS {res.get('postgis')}" if "server" in res else ""))
+    if shared:
+        es = sum(r["engine_s"] or 0 for r in shared if r.get("engine_s") is not None)
+        L.append(f"- shared rules: engine {fmt(es)} s" + "".join(
+            f", {nm} {fmt(sum(r.get(nm + '_s') or 0 for r in shared))} s" for nm in rep["peers"]))
+    sc = rep["scaling"]
+    L.append(f"- scaling: {sc['base_segments']:,} -> {sc['segments']:,} segments: engine total "
+             f"{fmt(sc['base_s'])} s -> {fmt(sc['s'])} s, ratio **{fmt(sc['ratio'])}** (linear = "
+             f"{sc['linear_ratio']:.0f})" + ("" if sc["base_rules"] == sc["rules"] else
+                                             " (rule sets differ between the runs!)"))
+    fails = [f"{r['rule']}: {r['engine_detail']}" for r in rep["rules"] if r["engine_status"] != "ok"]
+    if fails:
+        L += ["", "## Rules not measured", ""] + [f"- {x}" for x in fails]
+    L += ["", f"bench wall time {rep['bench_wall_s']:.0f} s", ""]
+    return "\n".join(L)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
