@@ -92,8 +92,10 @@ def test_init_creates_every_layer_with_constraints(tmp_path):
     assert not uid.IsNullable() and uid.IsUnique()
     util = defn.GetFieldDefn(defn.GetFieldIndex("utility"))
     assert util.GetDomainName() == "utility"
-    ref = defn.GetFieldDefn(defn.GetFieldIndex("depth_ref"))
-    assert ref.GetDefault() == "'top'"
+    status = defn.GetFieldDefn(defn.GetFieldIndex("status"))
+    assert status.GetDefault() == "'existing'"
+    # no default for depth_ref: NULL means "the class's convention" (rules file), never a silent 'top'
+    assert defn.GetFieldDefn(defn.GetFieldIndex("depth_ref")).GetDefault() is None
     ds = None
     con = sqlite3.connect(path)
     gpkgblob.register_functions(con)  # GDAL's R-tree triggers call ST_IsEmpty & co.
