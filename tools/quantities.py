@@ -103,14 +103,28 @@ def _gpd():
     return require("geopandas", minimum="0.14", feature="Quantities")
 
 
-def _read(project, name):
-    from ..layers import io, schema
+#: the fields each layer is read with (fewer columns: a faster read)
+READ_FIELDS = {
+    "renovation_area": ["uid", "status"] + SUMMARY_AREA_FIELDS + ["buildings", "households", "floor_area_m2"],
+    "pipe_segment": ["uid", "status", "utility", "subclass", "material", "diameter_mm", "width_mm", "height_mm"],
+    "pipe_point": ["uid", "status", "utility", "appurtenance"],
+    "parking_stall": ["uid", "status", "stall_type", "community"],
+    "tree": ["uid", "status", "kind", "species"],
+    "planting_area": ["uid", "status", "planting"],
+    "fire_lane": ["uid", "status", "community"],
+    "building": ["uid", "status", "community"],
+}
 
+
+def _read(project, name):
+    from ..layers import io
+
+    cols = READ_FIELDS[name]
     if name not in io.list_layers(project):
-        return io.empty_frame(name)
-    df = io.read_layer(project, name)
-    cols = schema.model().layer(name).field_names
-    return df[[c for c in cols if c in df.columns] + ["geometry"]].reset_index(drop=True)
+        df = io.empty_frame(name)
+    else:
+        df = io.read_layer(project, name, columns=cols)
+    return df[cols + ["geometry"]].reset_index(drop=True)
 
 
 def _blank(series):
@@ -137,50 +151,54 @@ def _point_area(points, areas):
 
 
 def _inside_measure(geoms, areas, measure):
-    """(feature index, area index, length or area inside) for every pair that
-    meets; only boundary-crossing pairs are intersected."""
+    """Pairs (feature index, area index, length or area inside) for every
+    feature and area that meet, and per feature the measure inside the union
+    of the areas (overlaps and shared edges once).
+
+    Only boundary-crossing pairs are intersected; features meeting two or
+    more areas (few: across a shared edge or an overlap) are measured against
+    the union of just those areas. A line lying on the edge two areas share
+    counts in the first of them only, like a point on it; inside a real
+    overlap a feature counts in each area.
+    """
     import shapely
 
+    inside_u = np.zeros(len(geoms))
     if not len(geoms) or not len(areas):
         z = np.zeros(0, np.int64)
-        return z, z, np.zeros(0)
+        return z, z, np.zeros(0), inside_u
     tree = shapely.STRtree(geoms)
     ai, fi = tree.query(areas, predicate="intersects")
+    order = np.lexsort((ai, fi))          # by feature, then area
+    ai, fi = ai[order], fi[order]
     shapely.prepare(areas)
     whole = shapely.covers(areas[ai], geoms[fi])
     val = np.where(whole, measure(geoms[fi]), 0.0)
     cut = ~whole
     if cut.any():
         val[cut] = measure(shapely.intersection(geoms[fi[cut]], areas[ai[cut]]))
-    if len(areas) > 1 and measure is shapely.length:
-        val = _shared_edges_once(geoms, areas, fi, ai, val)
+    npairs = np.bincount(fi, minlength=len(geoms))
+    # areas that meet another area (share an edge or overlap): only features
+    # in two or more of those need the union; elsewhere the pieces just add up
+    qa, qb = shapely.STRtree(areas).query(areas, predicate="intersects")
+    touchy = np.zeros(len(areas), bool)
+    touchy[qa[qa != qb]] = True
+    ntouchy = np.bincount(fi, weights=touchy[ai].astype(float), minlength=len(geoms))
+    simple = ntouchy[fi] < 2
+    np.add.at(inside_u, fi[simple], val[simple])
+    multi = np.nonzero((npairs > 1) & (ntouchy >= 2))[0]
+    if len(multi):
+        starts = np.searchsorted(fi, multi)
+        for f, s0 in zip(multi, starts):  # few features: across shared edges or overlaps
+            ks = np.arange(s0, s0 + npairs[f])
+            inside_u[f] = measure(shapely.intersection(geoms[f], shapely.union_all(areas[ai[ks]])))
+            if measure is shapely.length and val[ks].sum() > inside_u[f] + 1e-6:
+                for n, k in enumerate(ks[1:], start=1):
+                    on_edge = shapely.intersection(geoms[f], shapely.boundary(areas[ai[k]]))
+                    dup = shapely.length(shapely.intersection(on_edge, shapely.union_all(areas[ai[ks[:n]]])))
+                    val[k] = max(0.0, val[k] - dup)
     keep = val > 1e-9
-    return fi[keep], ai[keep], val[keep]
-
-
-def _shared_edges_once(geoms, areas, fi, ai, val):
-    """A line lying on the boundary that two areas share (adjacent blocks)
-    counts in the first of them only, like a point on it. Only lines whose
-    per-area lengths add up to more than their length inside the union are
-    looked at (few: lines on shared edges or through overlaps); inside a real
-    overlap a line still counts in each area."""
-    import shapely
-
-    union = shapely.union_all(areas)
-    inside_u = shapely.length(shapely.intersection(geoms[np.unique(fi)], union))
-    summed = np.zeros(len(geoms))
-    np.add.at(summed, fi, val)
-    excess = np.zeros(len(geoms))
-    excess[np.unique(fi)] = summed[np.unique(fi)] - inside_u
-    flagged = np.nonzero(excess[fi] > 1e-6)[0]
-    for k in flagged:  # few pairs: lines on shared edges or through overlaps
-        earlier = ai[(fi == fi[k]) & (ai < ai[k])]
-        if not len(earlier):
-            continue
-        on_edge = shapely.intersection(geoms[fi[k]], shapely.boundary(areas[ai[k]]))
-        dup = shapely.length(shapely.intersection(on_edge, shapely.union_all(areas[earlier])))
-        val[k] = max(0.0, val[k] - dup)
-    return val
+    return fi[keep], ai[keep], val[keep], inside_u
 
 
 def _section(df):
@@ -217,7 +235,6 @@ class _Areas:
             if len(self.df) else np.zeros(0, dtype=object)
         self.uid = self.df["uid"].astype(object).to_numpy()
         self.community = self.df["community"].astype(object).where(self.df["community"].notna(), None).to_numpy()
-        self.union = shapely.union_all(self.geoms) if len(self.df) else None
 
     def label(self, idx, own_community=None):
         """area_uid, community and sort order for area indices (-1 = outside)."""
@@ -303,14 +320,10 @@ def compute_quantities(project: str, area: str = None) -> dict:
             df["section"] = _section(df) if len(df) else pd.Series([], dtype=object)
         geoms = np.asarray(shapely.make_valid(df.geometry.values), dtype=object) if len(df) \
             else np.zeros(0, dtype=object)
-        fi, ai, val = _inside_measure(geoms, A.geoms, measure)
+        fi, ai, val, inside_u = _inside_measure(geoms, A.geoms, measure)
         parts = [(fi, ai, val)]
         if not only_inside and len(geoms):
             # the part outside every area
-            ufi, _, uval = _inside_measure(geoms, np.array([A.union], dtype=object), measure) \
-                if A.union is not None else (np.zeros(0, np.int64), None, np.zeros(0))
-            inside_u = np.zeros(len(geoms))
-            np.add.at(inside_u, ufi, uval)
             rest = measure(geoms) - inside_u
             rest_idx = np.nonzero(rest > 1e-6)[0]
             parts.append((rest_idx, np.full(len(rest_idx), UNASSIGNED), rest[rest_idx]))
@@ -324,17 +337,13 @@ def compute_quantities(project: str, area: str = None) -> dict:
         frame[vcol] = val * scale
         details[theme] = frame
         out[theme] = _group(frame, keys, values)
-        if A.union is not None and len(geoms):  # for the summary's total row
-            ufi, _, uval = _inside_measure(geoms, np.array([A.union], dtype=object), measure)
-            live = df["status"].astype(object).to_numpy()[ufi] != "abandoned"
-            details[theme + "_total"] = float(uval[live].sum() * scale)
-            if theme == "pipes":
-                util = df["utility"].astype(object).to_numpy()[ufi][live]
-                details["pipes_total_by_utility"] = {
-                    u: float(uval[live][util == u].sum() * scale) for u in set(util)}
-        else:
-            details[theme + "_total"] = 0.0
-            details.setdefault("pipes_total_by_utility", {})
+        # for the summary's total row: inside the union, not abandoned
+        live = (df["status"].astype(object) != "abandoned").to_numpy() if len(df) else np.zeros(0, bool)
+        details[theme + "_total"] = float(inside_u[live].sum() * scale)
+        if theme == "pipes":
+            util = df["utility"].astype(object).to_numpy() if len(df) else np.zeros(0, dtype=object)
+            details["pipes_total_by_utility"] = {
+                u: float(inside_u[live & (util == u)].sum() * scale) for u in set(util[live])}
 
     # -- buildings ---------------------------------------------------------
     bdf = _read(project, "building")
