@@ -10,7 +10,8 @@ import os
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingOutputFile,
                        QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer,
-                       QgsProcessingParameterBoolean, QgsProcessingParameterCrs, QgsProcessingParameterFile,
+                       QgsProcessingParameterBoolean, QgsProcessingParameterCrs, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFile,
                        QgsProcessingParameterFileDestination, QgsProcessingParameterFolderDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString)
@@ -467,3 +468,85 @@ class QuantitiesAlgorithm(RenewalPlannerAlgorithm):
 
         return {self.OUTPUT: out, self.PIPE_KM: num("pipe_km"), self.HOUSEHOLDS: num("households"),
                 self.TREES: num("trees"), self.STALLS: num("stalls")}
+
+
+class ReportAlgorithm(RenewalPlannerAlgorithm):
+    """``renewal_planner:report``: the same as ``renewal-planner report`` (tools/report.py)."""
+
+    PROJECT = "PROJECT"
+    OUTPUT = "OUTPUT"
+    LANG = "LANG"
+    MAX_PAGES = "MAX_PAGES"
+    PAGES = "PAGES"
+    FINDINGS = "FINDINGS"
+    LANGS = ("both", "zh", "en")
+
+    def tr(self, text):  # noqa: D102
+        return QCoreApplication.translate("ReportAlgorithm", text)
+
+    def name(self):
+        return "report"
+
+    def displayName(self):  # noqa: N802
+        return self.tr("Findings report")
+
+    def group(self):
+        return self.tr("Checks")
+
+    def groupId(self):  # noqa: N802
+        return "checks"
+
+    def flags(self):
+        # print layouts and fonts belong to the main thread
+        return super().flags() | QgsProcessingAlgorithm.FlagNoThreading
+
+    def shortHelpString(self):  # noqa: N802
+        return self.tr("Writes the report of the project's findings: a PDF (cover with an overview map and "
+                       "the summary by rule, severity, certainty and review status; one atlas page per "
+                       "open finding, at most the given number, by severity; the list of all findings), "
+                       "one self-contained HTML file with the same content, or an XLSX of all findings. "
+                       "The format follows the file name (.pdf, .html, .xlsx).")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        from ..tools.report import DEFAULT_MAX_PAGES
+
+        self.addParameter(QgsProcessingParameterFile(
+            self.PROJECT, self.tr("Project GeoPackage"), extension="gpkg"))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT, self.tr("Report"),
+            self.tr("PDF (*.pdf);;HTML (*.html);;Excel workbook (*.xlsx)")))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.LANG, self.tr("Language"), options=[self.tr("Chinese and English"), self.tr("Chinese"),
+                                                      self.tr("English")], defaultValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MAX_PAGES, self.tr("Atlas pages at most (open findings, by severity)"),
+            QgsProcessingParameterNumber.Integer, DEFAULT_MAX_PAGES, minValue=0))
+        self.addOutput(QgsProcessingOutputNumber(self.FINDINGS, self.tr("Number of findings")))
+        self.addOutput(QgsProcessingOutputNumber(self.PAGES, self.tr("Pages (PDF)")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from ..layers.errors import InputError, MissingDependency
+        from ..tools.engine.context import Cancelled
+        from ..tools.report import write_report
+
+        self.require("check")
+        project = self.parameterAsFile(parameters, self.PROJECT, context)
+        if not project:
+            raise QgsProcessingException(self.tr("No project file given"))
+        out = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        lang = self.LANGS[self.parameterAsEnum(parameters, self.LANG, context)]
+        max_pages = self.parameterAsInt(parameters, self.MAX_PAGES, context)
+
+        def progress(fraction, message=""):
+            feedback.setProgress(100.0 * float(fraction))
+
+        try:
+            r = write_report(project, out, lang=lang, progress=progress,
+                             is_cancelled=feedback.isCanceled, max_pages=max_pages)
+        except Cancelled:
+            raise QgsProcessingException(self.tr("Canceled: nothing was written")) from None
+        except (InputError, MissingDependency) as exc:
+            raise self.user_error(exc) from None
+        feedback.pushInfo(f"{r['path']}: {r['findings']} findings, {r['open']} open, "
+                          f"{r['atlas_pages']} atlas pages")
+        return {self.OUTPUT: r["path"], self.FINDINGS: r["findings"], self.PAGES: r.get("pages", 0)}

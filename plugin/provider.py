@@ -6,11 +6,13 @@ from qgis.PyQt.QtCore import QCoreApplication
 
 from .algorithms import CheckAlgorithm, DemoAlgorithm, ImportAlgorithm, InitAlgorithm
 from .algorithms import QuantitiesAlgorithm
+from .algorithms import ReportAlgorithm
 from .icons import plugin_icon
 
 PROVIDER_ID = "renewal_planner"
 ALGORITHMS = (InitAlgorithm, DemoAlgorithm, CheckAlgorithm, ImportAlgorithm)
 ALGORITHMS += (QuantitiesAlgorithm,)
+ALGORITHMS += (ReportAlgorithm,)
 
 
 class RenewalPlannerProvider(QgsProcessingProvider):
