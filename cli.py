@@ -111,6 +111,14 @@ def cmd_demo(args) -> int:
     false = sum((d["rule_id"], d["uid_a"], d.get("uid_b") or "") in found for d in decoys)
     print(f"planted conflicts found: {hit} of {len(planted)}; decoys reported: {false} of {len(decoys)}")
     print(f"findings: {out_csv}")
+    from .tools import quantities
+
+    q = quantities.compute_quantities(project)
+    q_path = quantities.write_quantities(q, os.path.join(os.path.dirname(project), "quantities.xlsx"))
+    print("quantities:")
+    for line in quantities.summary_lines(q):
+        print("  " + line)
+    print(f"  workbook: {q_path}")
     print(f"open in QGIS: {result.get('qgs') or project}")
     return 0
 
