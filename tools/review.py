@@ -28,6 +28,7 @@ argument, else the sheet's owner.
 """
 from __future__ import annotations
 
+import copy
 import os
 import re
 import sqlite3
@@ -323,20 +324,28 @@ def owner_findings(project: str, owners=None, include_resolved: bool = False):
     rows["other_layer"] = np.where(is_a, rows["layer_b"], rows["layer_a"])
     rows["other_uid"] = np.where(is_a, rows["uid_b"], rows["uid_a"])
     model = _model()
+
+    def relabel(series, fn):  # one call per distinct value, not per row
+        values = series.dropna().unique()
+        return series.map(dict(zip(values, (fn(v) for v in values))))
     for col in ("pipe_layer", "other_layer"):
-        rows[col] = rows[col].map(lambda n: _layer_label(model, n))
+        rows[col] = relabel(rows[col], lambda n: _layer_label(model, n))
     rule = model.domain("rule")
-    rows["rule_zh"] = rows["rule_id"].map(lambda r: _label(rule, r, "zh"))
-    rows["rule_en"] = rows["rule_id"].map(lambda r: _label(rule, r, "en"))
+    rows["rule_zh"] = relabel(rows["rule_id"], lambda r: _label(rule, r, "zh"))
+    rows["rule_en"] = relabel(rows["rule_id"], lambda r: _label(rule, r, "en"))
     for col in ("severity", "certainty"):
         dom = model.domain(col)
-        rows[col] = rows[col].map(lambda v, d=dom: None if pd.isna(v) else f"{_label(d, v, 'zh')} {v}")
+        rows[col] = relabel(rows[col], lambda v, d=dom: f"{_label(d, v, 'zh')} {v}")
     # areas
     j = finding_areas(project)
     if len(j):
         j = j.assign(label=np.where(j["community"].notna(), j["community"].astype(str) + " (" +
                                     j["area"].astype(str) + ")", j["area"].astype(str)))
-        areas = j.groupby("conflict_id")["label"].agg(lambda v: "; ".join(sorted(v)))
+        j = j.sort_values(["conflict_id", "label"])
+        many = j["conflict_id"].duplicated(keep=False).to_numpy()
+        areas = j.loc[~many].set_index("conflict_id")["label"]
+        if many.any():  # the few findings across area borders: joined labels
+            areas = pd.concat([areas, j.loc[many].groupby("conflict_id")["label"].agg("; ".join)])
         rows["area"] = rows["conflict_id"].map(areas)
     else:
         rows["area"] = None
@@ -357,7 +366,7 @@ def owner_findings(project: str, owners=None, include_resolved: bool = False):
     rows["exported_review"] = rows["review"]
     rows["exported_reviewer"] = rows["reviewer"]
     rows["exported_note"] = rows["review_note"]
-    rank = rows["severity"].str.split(" ").str[-1].map({"error": 0, "warning": 1, "info": 2}).fillna(3)
+    rank = rows["severity"].astype(str).str.split(" ").str[-1].map({"error": 0, "warning": 1, "info": 2}).fillna(3)
     rows = rows.assign(_rank=rank).sort_values(["owner", "_rank", "rule_id", "pipe", "other_uid"],
                                                kind="stable").drop(columns="_rank")
     return rows.reset_index(drop=True), crs
@@ -429,18 +438,28 @@ def export_owner_sheets(project: str, out_dir: str, owners=None, include_resolve
         for key in ("review", "exported_review"):
             values[key] = [None if v is None or v != v else review_choice(v) for v in values[key]]
         n = len(frame)
-        unlocked = Protection(locked=False)
+        keys = [k for k, *_ in columns]
+        editable_cols = {j for j, (_k, _h, _w, editable, _hid) in enumerate(columns, start=1) if editable}
+        link_col = keys.index("map_link") + 1
+        # style one cell of each kind, then copy its style array (much faster than
+        # setting styles through openpyxl's descriptors on every cell)
+        proto = ws.cell(row=2, column=editable_cols and min(editable_cols))
+        proto.protection = Protection(locked=False)
+        proto.fill = editable_fill
+        editable_style = copy.copy(proto._style)
+        link = ws.cell(row=2, column=link_col)
+        link.style = "Hyperlink"
+        link_style = copy.copy(link._style)
         for i in range(n):
             r = i + 2
-            for j, (key, _h, _w, editable, _hid) in enumerate(columns, start=1):
-                cell = ws.cell(row=r, column=j, value=_cell_value(values[key][i]))
-                if editable:
-                    cell.protection = unlocked
-                    cell.fill = editable_fill
-                if key == "map_link" and cell.value:
-                    cell.hyperlink = cell.value
-                    cell.style = "Hyperlink"
-        keys = [k for k, *_ in columns]
+            for j, key in enumerate(keys, start=1):
+                value = _cell_value(values[key][i])
+                cell = ws.cell(row=r, column=j, value=value)
+                if j in editable_cols:
+                    cell._style = copy.copy(editable_style)
+                elif j == link_col and value:
+                    cell.hyperlink = value
+                    cell._style = copy.copy(link_style)
         review_col = get_column_letter(keys.index("review") + 1)
         dv = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True,
                             showErrorMessage=True, errorTitle="审核状态 Review",
