@@ -9,7 +9,8 @@ pipe_under_road       pipe x planned_road (part in road_parts, status in road_st
 horizontal_clearance  pipe x pipe, uid_a < uid_b, ST_DWithin join at the largest
                       requirement + widest pair, minus pairs that share a point
                       (start_uid/end_uid) or cross (ST_Intersects); measured = wall to wall
-                      = max(0, ST_Distance - (w_a + w_b) / 2); kept when < the class-pair
+                      = ST_Distance - (w_a + w_b) / 2 (negative: the walls overlap, as the
+                      engine reports it); kept when < the class-pair
                       requirement (first matching entry of the rules' table).
 tree_pipe_clearance   tree x pipe: measured = max(0, ST_Distance(centre, line) - w / 2),
                       kept when < the requirement for the tree's kind and the pipe.
@@ -208,7 +209,7 @@ def queries(rules, max_w: float, max_r: float) -> dict:
         "horizontal_clearance": f"""
             WITH c AS MATERIALIZED (
               SELECT a.uid AS uid_a, b.uid AS uid_b, a.pkey AS pa, b.pkey AS pb,
-                     GREATEST(ST_Distance(a.geom, b.geom) - (a.w + b.w) / 2.0, 0.0) AS m
+                     ST_Distance(a.geom, b.geom) - (a.w + b.w) / 2.0 AS m
               FROM pipe a JOIN pipe b ON ST_DWithin(a.geom, b.geom, {hmax + max_w!r})
               WHERE (CASE WHEN a.uid < b.uid THEN 1 ELSE 0 END) = 1  -- not a range-join key for DuckDB
                 AND (a.start_uid IS NULL OR (a.start_uid IS DISTINCT FROM b.start_uid AND a.start_uid IS DISTINCT FROM b.end_uid))
