@@ -11,6 +11,7 @@ Coordinates outside the CRS's area of use are refused, never guessed at.
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 
@@ -22,7 +23,50 @@ _PREFIX_3DEG = {z: 4488 + z for z in range(25, 46)}   # EPSG:4513-4533
 _PREFIX_6DEG = {z: 4491 + z - 13 for z in range(13, 24)}  # EPSG:4491-4501
 
 
-@functools.lru_cache(maxsize=64)
+_PINNED_CONTEXTS = {}
+
+
+def _pin_proj_context():
+    """Keep this OS thread's PROJ context alive for the thread's life.
+
+    pyproj (3.7) keeps the thread's PJ_CONTEXT pointer in OS thread storage but
+    frees it with a ``threading.local`` object. In a Qt worker thread (QgsTask)
+    the Python thread state, and so that object, is dropped after every call
+    into Python while the OS thread lives on: the next task on that thread
+    would use a freed context and crash in ``proj_create``.
+    """
+    try:
+        from pyproj._context import get_context_manager
+    except ImportError:  # pragma: no cover - another pyproj
+        return
+    manager = get_context_manager()
+    if manager is not None:
+        _PINNED_CONTEXTS[threading.get_native_id()] = manager
+
+
+def _per_thread(fn):
+    """Cache pyproj objects per thread: a Transformer (and a CRS's PROJ context)
+    must not be shared between threads (pyproj's multithreading notes); the dock
+    plans imports in QgsTask worker threads."""
+    local = threading.local()
+
+    @functools.wraps(fn)
+    def wrapper(*args):
+        cache = getattr(local, "cache", None)
+        if cache is None:
+            cache = local.cache = {}
+        if args not in cache:
+            if len(cache) >= 64:
+                cache.clear()
+            cache[args] = fn(*args)
+            _pin_proj_context()
+        return cache[args]
+
+    wrapper.cache_clear = lambda: getattr(local, "cache", {}).clear()
+    return wrapper
+
+
+@_per_thread
 def crs(text):
     import pyproj
 
@@ -55,7 +99,7 @@ def prefixed_crs(easting: float):
     return f"EPSG:{code}" if code else None
 
 
-@functools.lru_cache(maxsize=64)
+@_per_thread
 def _to_geodetic(crs_text):
     import pyproj
 
@@ -63,7 +107,7 @@ def _to_geodetic(crs_text):
     return pyproj.Transformer.from_crs(c, c.geodetic_crs, always_xy=True)
 
 
-@functools.lru_cache(maxsize=64)
+@_per_thread
 def _between(a, b):
     import pyproj
 
