@@ -316,6 +316,16 @@ class RenewalPlannerDock(QgsDockWidget):
         if self.checks_tab is not None:
             self.tabs.addTab(self.checks_tab, self.tr("Checks"))
             self.project_tab.project_opened.connect(self.checks_tab.set_project)
+        self.import_tab = None
+        try:
+            from .import_tab import ImportTab
+
+            self.import_tab = ImportTab(self)
+            self.tabs.addTab(self.import_tab, self.tr("Import"))
+            self.project_tab.project_opened.connect(self.import_tab.set_project)
+            self.import_tab.apply_dependencies(self.problems, dependency_message)
+        except ImportError as exc:
+            log(f"Import tab disabled: {exc}", "warning")
         self.setWidget(self.tabs)
         self.project_tab.apply_dependencies(self.problems, dependency_message)
         if self.checks_tab is not None:
@@ -352,4 +362,6 @@ class RenewalPlannerDock(QgsDockWidget):
             canvas.refresh()
 
     def shutdown(self) -> None:
+        if getattr(self, "import_tab", None) is not None:
+            self.import_tab.shutdown()
         self.runner.cancel_all()
