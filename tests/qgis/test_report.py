@@ -322,7 +322,7 @@ def test_ten_thousand_findings_within_a_minute(demo_project, tmp_path):
     assert pdf_text(tmp_path / "big.pdf", pages, pages).count("\n10000 ") == 1  # the last row
     r = report.write_report(project, str(tmp_path / "big.xlsx"))
     wb = openpyxl.load_workbook(tmp_path / "big.xlsx", read_only=True)
-    assert wb.worksheets[1].max_row == 10_001
+    assert sum(1 for _ in wb.worksheets[1].iter_rows(values_only=True)) == 10_001
     r = report.write_report(project, str(tmp_path / "big.html"), max_pages=20)
     assert (tmp_path / "big.html").read_text(encoding="utf-8").count("data:image/png") == 21
 
