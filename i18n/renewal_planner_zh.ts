@@ -4,97 +4,97 @@
 <context>
     <name>CheckAlgorithm</name>
     <message>
-        <location filename="../plugin/algorithms.py" line="179"/>
+        <location filename="../plugin/algorithms.py" line="180"/>
         <source>Check conflicts</source>
         <translation>冲突检查</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="182"/>
+        <location filename="../plugin/algorithms.py" line="183"/>
         <source>Checks</source>
         <translation>检查</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="190"/>
+        <location filename="../plugin/algorithms.py" line="191"/>
         <source>Runs the conflict checks on a project GeoPackage and merges the findings into its conflict table (reviews are kept, findings that no longer occur become resolved). Rules to run: comma-separated ids among {0} (empty: all). Area: the uid of a renovation area. The DEM defaults to PROJECT_dem.tif beside the project.</source>
         <translation>对项目 GeoPackage 运行冲突检查，并将结果合并到其冲突检查结果表中（保留审核意见，不再出现的问题标记为已解决）。要运行的规则：以逗号分隔的规则编号，可选 {0}（留空：全部）。片区：改造片区的编号。DEM 默认为项目旁的 PROJECT_dem.tif。</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="197"/>
+        <location filename="../plugin/algorithms.py" line="198"/>
         <source>Project GeoPackage</source>
         <translation>项目 GeoPackage</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="199"/>
+        <location filename="../plugin/algorithms.py" line="200"/>
         <source>Rules profile (YAML)</source>
         <translation>规则配置（YAML）</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="199"/>
+        <location filename="../plugin/algorithms.py" line="200"/>
         <source>Rules profile (*.yaml *.yml)</source>
         <translation>规则配置 (*.yaml *.yml)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="202"/>
+        <location filename="../plugin/algorithms.py" line="203"/>
         <source>Rules to run (comma-separated ids, empty: all)</source>
         <translation>要运行的规则（以逗号分隔的规则编号，留空：全部）</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="204"/>
+        <location filename="../plugin/algorithms.py" line="205"/>
         <source>DEM (GeoTIFF)</source>
         <translation>数字高程模型 DEM（GeoTIFF）</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="206"/>
+        <location filename="../plugin/algorithms.py" line="207"/>
         <source>Renovation area (uid, empty: whole project)</source>
         <translation>改造片区（编号，留空：整个项目）</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="208"/>
+        <location filename="../plugin/algorithms.py" line="209"/>
         <source>Certain findings only (count and CSV)</source>
         <translation>仅确定的问题（计数与 CSV）</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="210"/>
+        <location filename="../plugin/algorithms.py" line="211"/>
         <source>Findings CSV</source>
         <translation>检查结果 CSV</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="210"/>
+        <location filename="../plugin/algorithms.py" line="211"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="213"/>
+        <location filename="../plugin/algorithms.py" line="214"/>
         <source>Number of findings</source>
         <translation>问题数</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="214"/>
+        <location filename="../plugin/algorithms.py" line="215"/>
         <source>Number of certain findings</source>
         <translation>确定的问题数</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="215"/>
+        <location filename="../plugin/algorithms.py" line="216"/>
         <source>New findings</source>
         <translation>新发现的问题数</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="216"/>
+        <location filename="../plugin/algorithms.py" line="217"/>
         <source>Resolved findings</source>
         <translation>已解决的问题数</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="217"/>
+        <location filename="../plugin/algorithms.py" line="218"/>
         <source>Conflict table</source>
         <translation>冲突检查结果表</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="226"/>
+        <location filename="../plugin/algorithms.py" line="227"/>
         <source>No project file given</source>
         <translation>未指定项目文件</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="246"/>
+        <location filename="../plugin/algorithms.py" line="247"/>
         <source>Canceled: nothing was written</source>
         <translation>已取消：未写入任何内容</translation>
     </message>
@@ -102,197 +102,197 @@
 <context>
     <name>ChecksTab</name>
     <message>
-        <location filename="../plugin/checks_tab.py" line="99"/>
+        <location filename="../plugin/checks_tab.py" line="100"/>
         <source>Check options</source>
         <translation>检查选项</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="103"/>
+        <location filename="../plugin/checks_tab.py" line="104"/>
         <source>Rules to run (all by default)</source>
         <translation>要运行的规则（默认全部）</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="110"/>
+        <location filename="../plugin/checks_tab.py" line="111"/>
         <source>Rules</source>
         <translation>规则</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="113"/>
+        <location filename="../plugin/checks_tab.py" line="114"/>
         <source>All</source>
         <translation>全选</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="116"/>
+        <location filename="../plugin/checks_tab.py" line="117"/>
         <source>None</source>
         <translation>全不选</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="127"/>
+        <location filename="../plugin/checks_tab.py" line="128"/>
         <source>Rules profile (*.yaml *.yml)</source>
         <translation>规则配置 (*.yaml *.yml)</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="128"/>
+        <location filename="../plugin/checks_tab.py" line="129"/>
         <source>Optional local rules profile; empty: the national defaults</source>
         <translation>可选的地方规则配置；留空：使用国家标准默认值</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="129"/>
+        <location filename="../plugin/checks_tab.py" line="130"/>
         <source>Rules profile</source>
         <translation>规则配置</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="132"/>
+        <location filename="../plugin/checks_tab.py" line="133"/>
         <source>GeoTIFF (*.tif *.tiff)</source>
         <translation>GeoTIFF 栅格 (*.tif *.tiff)</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="133"/>
+        <location filename="../plugin/checks_tab.py" line="134"/>
         <source>Optional DEM; empty: PROJECT_dem.tif beside the project if there is one</source>
         <translation>可选的 DEM；留空：使用项目旁的 PROJECT_dem.tif（如有）</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="134"/>
+        <location filename="../plugin/checks_tab.py" line="135"/>
         <source>DEM</source>
         <translation>数字高程模型 DEM</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="137"/>
+        <location filename="../plugin/checks_tab.py" line="138"/>
         <source>Whole project</source>
         <translation>整个项目</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="138"/>
+        <location filename="../plugin/checks_tab.py" line="139"/>
         <source>Renovation area</source>
         <translation>改造片区</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="139"/>
+        <location filename="../plugin/checks_tab.py" line="140"/>
         <source>Show certain findings only</source>
         <translation>只显示确定的问题</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="146"/>
+        <location filename="../plugin/checks_tab.py" line="147"/>
         <source>Run checks</source>
         <translation>运行检查</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="152"/>
+        <location filename="../plugin/checks_tab.py" line="153"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="167"/>
+        <location filename="../plugin/checks_tab.py" line="168"/>
         <source>Findings</source>
         <translation>检查结果</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="182"/>
+        <location filename="../plugin/checks_tab.py" line="183"/>
         <source>Search ids, features, messages, notes…</source>
         <translation>搜索编号、要素、说明、审核意见…</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="216"/>
+        <location filename="../plugin/checks_tab.py" line="225"/>
         <source>Review note (optional)</source>
         <translation>审核意见（可选）</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="217"/>
+        <location filename="../plugin/checks_tab.py" line="226"/>
         <source>Apply</source>
         <translation>应用</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="219"/>
+        <location filename="../plugin/checks_tab.py" line="228"/>
         <source>Set the review of the selected findings</source>
         <translation>设置所选检查结果的审核状态</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="221"/>
+        <location filename="../plugin/checks_tab.py" line="230"/>
         <source>Review</source>
         <translation>审核</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="251"/>
+        <location filename="../plugin/checks_tab.py" line="265"/>
         <source>All rules</source>
         <translation>全部规则</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="251"/>
+        <location filename="../plugin/checks_tab.py" line="265"/>
         <source>All severities</source>
         <translation>全部严重程度</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="252"/>
+        <location filename="../plugin/checks_tab.py" line="266"/>
         <source>All certainties</source>
         <translation>全部确定性</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="252"/>
+        <location filename="../plugin/checks_tab.py" line="266"/>
         <source>All reviews</source>
         <translation>全部审核状态</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="350"/>
+        <location filename="../plugin/checks_tab.py" line="366"/>
         <source>Open a project first</source>
         <translation>请先打开一个项目</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="353"/>
+        <location filename="../plugin/checks_tab.py" line="369"/>
         <source>The checks are already running</source>
         <translation>检查正在运行</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="357"/>
+        <location filename="../plugin/checks_tab.py" line="373"/>
         <source>Choose at least one rule</source>
         <translation>请至少选择一条规则</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="360"/>
+        <location filename="../plugin/checks_tab.py" line="376"/>
         <source>Checking conflicts</source>
         <translation>正在进行冲突检查</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="370"/>
+        <location filename="../plugin/checks_tab.py" line="386"/>
         <source>Checking…</source>
         <translation>正在检查…</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="412"/>
+        <location filename="../plugin/checks_tab.py" line="428"/>
         <source>{0} findings ({1} certain): {2} new, {3} resolved</source>
         <translation>共 {0} 个问题（{1} 个确定）：新增 {2} 个，已解决 {3} 个</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="422"/>
+        <location filename="../plugin/checks_tab.py" line="438"/>
         <source>The checks failed: {0}</source>
         <translation>检查失败：{0}</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="427"/>
+        <location filename="../plugin/checks_tab.py" line="443"/>
         <source>Checks canceled: nothing was written</source>
         <translation>检查已取消：未写入任何内容</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="438"/>
+        <location filename="../plugin/checks_tab.py" line="456"/>
         <source>Could not read the findings: {0}</source>
         <translation>无法读取检查结果：{0}</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="457"/>
+        <location filename="../plugin/checks_tab.py" line="476"/>
         <source>{0} of {1} findings</source>
         <translation>显示 {0} / 共 {1} 条</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="532"/>
+        <location filename="../plugin/checks_tab.py" line="551"/>
         <source>Select one or more findings first</source>
         <translation>请先选择一条或多条检查结果</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="539"/>
+        <location filename="../plugin/checks_tab.py" line="558"/>
         <source>Could not save the review: {0}</source>
         <translation>无法保存审核：{0}</translation>
     </message>
     <message>
-        <location filename="../plugin/checks_tab.py" line="545"/>
+        <location filename="../plugin/checks_tab.py" line="564"/>
         <source>{0} findings set to {1}</source>
         <translation>已将 {0} 条检查结果设为{1}</translation>
     </message>
@@ -300,70 +300,506 @@
 <context>
     <name>DemoAlgorithm</name>
     <message>
-        <location filename="../plugin/algorithms.py" line="121"/>
+        <location filename="../plugin/algorithms.py" line="122"/>
         <source>Build demo district</source>
         <translation>生成示范片区</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="124"/>
+        <location filename="../plugin/algorithms.py" line="125"/>
         <source>Builds the synthetic demo district (buildings, roads, pipelines, trees, parking, DEM) as a Renewal Planner project in the output folder.</source>
         <translation>在输出文件夹中生成合成示范片区（建筑、道路、管线、树木、停车、DEM），作为一个城市更新规划助手项目。</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="128"/>
+        <location filename="../plugin/algorithms.py" line="129"/>
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="130"/>
+        <location filename="../plugin/algorithms.py" line="131"/>
         <source>Random seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="133"/>
+        <location filename="../plugin/algorithms.py" line="134"/>
         <source>Project GeoPackage</source>
         <translation>项目 GeoPackage</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="142"/>
+        <location filename="../plugin/algorithms.py" line="143"/>
         <source>No output folder given</source>
         <translation>未指定输出文件夹</translation>
     </message>
 </context>
 <context>
+    <name>ImportAlgorithm</name>
+    <message>
+        <location filename="../plugin/algorithms.py" line="342"/>
+        <source>Import survey data</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="345"/>
+        <source>Imports a survey delivery (GeoPackage, Shapefile, GeoJSON, DXF, CSV/XLSX point or line table, EPANET .inp) into the project&apos;s pipe_point / pipe_segment layers in one transaction. Every record is accepted or kept in import_reject with its reason; the batch is recorded in import_batch.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="351"/>
+        <source>Project GeoPackage</source>
+        <translation type="unfinished">项目 GeoPackage</translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="353"/>
+        <source>File to import</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="354"/>
+        <source>Target layer (auto, pipe_point, pipe_segment)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="356"/>
+        <source>Field mapping (YAML/JSON)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="356"/>
+        <source>Mapping (*.yaml *.yml *.json)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="359"/>
+        <source>CRS of a file without one (empty: the project&apos;s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="361"/>
+        <source>Text encoding (empty: detected)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="363"/>
+        <source>Batch name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="364"/>
+        <source>Report (HTML; an XLSX of the rejects is written beside it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="364"/>
+        <source>HTML files (*.html)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="378"/>
+        <source>A project and a file are needed</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ImportTab</name>
+    <message>
+        <location filename="../plugin/import_tab.py" line="75"/>
+        <source>Files to import</source>
+        <translation>要导入的文件</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="81"/>
+        <source>Survey files (*.csv *.txt *.xlsx *.xlsm *.shp *.gpkg *.geojson *.json *.dxf *.inp)</source>
+        <translation>测量成果文件 (*.csv *.txt *.xlsx *.xlsm *.shp *.gpkg *.geojson *.json *.dxf *.inp)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="83"/>
+        <source>Point and line tables, shapefiles, GeoPackages, DXF, GeoJSON</source>
+        <translation>管线点表、管线段表、Shapefile、GeoPackage、DXF、GeoJSON</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="84"/>
+        <source>Files</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="514"/>
+        <source>Mapping file (*.yaml *.yml *.json)</source>
+        <translation>字段映射文件 (*.yaml *.yml *.json)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="88"/>
+        <source>Optional mapping file, as the command line&apos;s --mapping</source>
+        <translation>可选的字段映射文件，与命令行 --mapping 相同</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="89"/>
+        <source>Mapping file</source>
+        <translation>字段映射文件</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="92"/>
+        <source>Automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="95"/>
+        <source>Target layer</source>
+        <translation>目标图层</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="98"/>
+        <source>automatic (time and file checksum)</source>
+        <translation>自动（时间与文件校验和）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="99"/>
+        <source>Batch name</source>
+        <translation>批次名称</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="102"/>
+        <source>Plan</source>
+        <translation>预检</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="104"/>
+        <source>Read and check the files without writing anything</source>
+        <translation>读取并检查文件，不写入任何数据</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="109"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="124"/>
+        <source>Detected settings</source>
+        <translation>识别结果</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="134"/>
+        <source>Layers</source>
+        <translation>图层</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="140"/>
+        <source>Encoding</source>
+        <translation>编码</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="144"/>
+        <source>CRS</source>
+        <translation>坐标参考系</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="148"/>
+        <source>Records</source>
+        <translation>记录</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="152"/>
+        <source>Source column</source>
+        <translation>源列</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="152"/>
+        <source>Example</source>
+        <translation>示例</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="152"/>
+        <source>Model field</source>
+        <translation>模型字段</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="160"/>
+        <source>Re-plan</source>
+        <translation>重新预检</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="162"/>
+        <source>Plan again with the corrected mapping, encoding and CRS</source>
+        <translation>按修改后的映射、编码和坐标系重新预检</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="164"/>
+        <source>Save mapping…</source>
+        <translation>保存映射…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="166"/>
+        <source>Save this file&apos;s mapping for the command line&apos;s --mapping</source>
+        <translation>保存此文件的字段映射，供命令行 --mapping 使用</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="174"/>
+        <source>Rejected records</source>
+        <translation>拒收记录</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="178"/>
+        <source>Record</source>
+        <translation>记录号</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="178"/>
+        <source>Layer</source>
+        <translation>图层</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="178"/>
+        <source>Field</source>
+        <translation>字段</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="178"/>
+        <source>Value</source>
+        <translation>值</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="178"/>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="187"/>
+        <source>Import</source>
+        <translation>导入</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="189"/>
+        <source>Write the accepted records and the rejects in one transaction</source>
+        <translation>在一个事务中写入接收的记录和拒收记录</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="191"/>
+        <source>Write report…</source>
+        <translation>生成报告…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="193"/>
+        <source>HTML report and XLSX of the rejects of the last import</source>
+        <translation>上次导入的 HTML 报告和拒收记录 XLSX</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="195"/>
+        <source>Discard</source>
+        <translation>放弃</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="197"/>
+        <source>Forget the plan and remove the preview layers</source>
+        <translation>放弃预检结果并移除预览图层</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="228"/>
+        <source>X (north coordinate)</source>
+        <translation>X（北坐标）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="228"/>
+        <source>Y (east coordinate)</source>
+        <translation>Y（东坐标）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="229"/>
+        <source>connected point numbers</source>
+        <translation>连接点号</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="229"/>
+        <source>size (DN, width×height)</source>
+        <translation>管径/断面（DN、宽×高）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="230"/>
+        <source>pipe top elevation</source>
+        <translation>管顶高程</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="230"/>
+        <source>pipe invert elevation</source>
+        <translation>管底高程</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="231"/>
+        <source>cover size</source>
+        <translation>井盖尺寸</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="236"/>
+        <source>(ignore)</source>
+        <translation>（忽略）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="329"/>
+        <source>Open a project first</source>
+        <translation>请先打开项目</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="619"/>
+        <source>An import task is still running</source>
+        <translation>导入任务仍在运行</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="337"/>
+        <source>Could not read the mapping file: {0}</source>
+        <translation>无法读取字段映射文件：{0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="340"/>
+        <source>Choose the files to import first</source>
+        <translation>请先选择要导入的文件</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="343"/>
+        <source>Planning the import</source>
+        <translation>正在预检导入</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="343"/>
+        <source>Reading and checking…</source>
+        <translation>正在读取和检查…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="372"/>
+        <source>Planned {0} files: {1} records accepted, {2} rejected. Nothing written yet.</source>
+        <translation>已预检 {0} 个文件：接收 {1} 条记录，拒收 {2} 条。尚未写入任何数据。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="375"/>
+        <source>{0} files were imported before with the same mapping.</source>
+        <translation>{0} 个文件此前已用相同映射导入过。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="381"/>
+        <source>{0}: {1} accepted, {2} rejected</source>
+        <translation>{0}：接收 {1}，拒收 {2}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="402"/>
+        <source>{0} records: {1} accepted (new {2}, updated {3}, unchanged {4}), {5} rejected</source>
+        <translation>{0} 条记录：接收 {1} 条（新增 {2}，更新 {3}，未变 {4}），拒收 {5} 条</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="616"/>
+        <source>Edited: Re-plan to see the effect before importing.</source>
+        <translation>已修改：请先重新预检查看效果，再导入。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="514"/>
+        <source>Save mapping</source>
+        <translation>保存映射</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="521"/>
+        <source>Could not save the mapping: {0}</source>
+        <translation>无法保存映射：{0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="523"/>
+        <source>Mapping saved to {0}</source>
+        <translation>映射已保存到 {0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="534"/>
+        <source>Import preview</source>
+        <translation>导入预览</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="553"/>
+        <source>Preview {0}: {1} ({2})</source>
+        <translation>预览 {0}：{1}（{2}）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="613"/>
+        <source>Plan the import first</source>
+        <translation>请先预检导入</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="622"/>
+        <source>Importing</source>
+        <translation>正在导入</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="622"/>
+        <source>Writing…</source>
+        <translation>正在写入…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="648"/>
+        <source>Imported {0} batches: {1}</source>
+        <translation>已导入 {0} 个批次：{1}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="678"/>
+        <source>Import something first</source>
+        <translation>请先导入数据</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="681"/>
+        <source>Write report</source>
+        <translation>生成报告</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="681"/>
+        <source>Report (*.html *.xlsx)</source>
+        <translation>报告 (*.html *.xlsx)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="688"/>
+        <source>Could not write the report: {0}</source>
+        <translation>无法生成报告：{0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="690"/>
+        <source>Report written: {0}</source>
+        <translation>报告已生成：{0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="756"/>
+        <source>{0} failed: {1}</source>
+        <translation>{0} 失败：{1}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/import_tab.py" line="762"/>
+        <source>Canceled: nothing was written</source>
+        <translation>已取消：未写入任何数据</translation>
+    </message>
+</context>
+<context>
     <name>InitAlgorithm</name>
     <message>
-        <location filename="../plugin/algorithms.py" line="69"/>
+        <location filename="../plugin/algorithms.py" line="70"/>
         <source>Create project</source>
         <translation>创建项目</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="72"/>
+        <location filename="../plugin/algorithms.py" line="73"/>
         <source>Creates an empty Renewal Planner project GeoPackage with every layer, code list, style and form. The CRS must be projected in metres (CGCS2000 / 3-degree Gauss-Kruger, e.g. EPSG:4547). An existing file is never overwritten.</source>
         <translation>创建一个空的城市更新规划助手项目 GeoPackage，包含全部图层、代码表、样式和表单。坐标系必须是以米为单位的投影坐标系（CGCS2000 / 3 度带高斯-克吕格，例如 EPSG:4547）。不会覆盖已有文件。</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="78"/>
+        <location filename="../plugin/algorithms.py" line="79"/>
         <source>Project GeoPackage</source>
         <translation>项目 GeoPackage</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="78"/>
+        <location filename="../plugin/algorithms.py" line="79"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="82"/>
+        <location filename="../plugin/algorithms.py" line="83"/>
         <source>Coordinate reference system</source>
         <translation>坐标参考系</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="97"/>
+        <location filename="../plugin/algorithms.py" line="98"/>
         <source>Invalid CRS: {0}</source>
         <translation>无效的坐标系：{0}</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="100"/>
+        <location filename="../plugin/algorithms.py" line="101"/>
         <source>No project file given</source>
         <translation>未指定项目文件</translation>
     </message>
@@ -477,14 +913,57 @@
     </message>
 </context>
 <context>
+    <name>QuantitiesAlgorithm</name>
+    <message>
+        <location filename="../plugin/algorithms.py" line="421"/>
+        <source>Quantities</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="424"/>
+        <source>Quantities per renovation area and community: pipe length by class, diameter, material and status (km), appurtenances, parking stalls, trees, planting area, fire lanes, buildings, households and floor area. Writes an XLSX workbook (a summary sheet and one sheet per theme, Chinese and English headers) or one long CSV table.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="430"/>
+        <source>Project GeoPackage</source>
+        <translation type="unfinished">项目 GeoPackage</translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="432"/>
+        <source>Only this renovation area (uid; empty: all)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="434"/>
+        <source>Quantities file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="434"/>
+        <source>Excel workbook (*.xlsx);;CSV (*.csv)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="449"/>
+        <source>A project and an output file are needed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="453"/>
+        <source>Measuring quantities</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>RenewalPlannerAlgorithm</name>
     <message>
-        <location filename="../plugin/algorithms.py" line="35"/>
+        <location filename="../plugin/algorithms.py" line="36"/>
         <source>Project</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms.py" line="53"/>
+        <location filename="../plugin/algorithms.py" line="54"/>
         <source>Missing Python packages: {0}</source>
         <translation>缺少 Python 软件包：{0}</translation>
     </message>
@@ -506,31 +985,36 @@
         <source>Checks</source>
         <translation>冲突检查</translation>
     </message>
+    <message>
+        <location filename="../plugin/dock.py" line="324"/>
+        <source>Import</source>
+        <translation>导入</translation>
+    </message>
 </context>
 <context>
     <name>RenewalPlannerPlugin</name>
     <message>
-        <location filename="../plugin/main.py" line="126"/>
+        <location filename="../plugin/main.py" line="127"/>
         <source>Renewal Planner</source>
         <translation>城市更新规划助手</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="103"/>
+        <location filename="../plugin/main.py" line="104"/>
         <source>Show or hide the Renewal Planner dock</source>
         <translation>显示或隐藏城市更新规划助手面板</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="115"/>
+        <location filename="../plugin/main.py" line="116"/>
         <source>{0} {1} (need &gt;= {2})</source>
         <translation>{0} {1}（需要 &gt;= {2}）</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="115"/>
+        <location filename="../plugin/main.py" line="116"/>
         <source>{0} (not installed)</source>
         <translation>{0}（未安装）</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="119"/>
+        <location filename="../plugin/main.py" line="120"/>
         <source>QGIS&apos;s Python lacks {0}. Install with: {1} (add --break-system-packages on Debian 12 and later), or run `make run` from the Renewal Planner source tree. Until then the features that need them are disabled.</source>
         <translation>QGIS 的 Python 缺少 {0}。安装命令：{1}（Debian 12 及更高版本需加 --break-system-packages），或在城市更新规划助手源码目录中运行 `make run`。在此之前，需要这些软件包的功能不可用。</translation>
     </message>
@@ -538,9 +1022,87 @@
 <context>
     <name>RenewalPlannerProvider</name>
     <message>
-        <location filename="../plugin/provider.py" line="25"/>
+        <location filename="../plugin/provider.py" line="29"/>
         <source>Renewal Planner: urban renewal planning and conflict checks</source>
         <translation>城市更新规划助手：城市更新规划与冲突检查</translation>
+    </message>
+</context>
+<context>
+    <name>ReportAlgorithm</name>
+    <message>
+        <location filename="../plugin/algorithms.py" line="491"/>
+        <source>Findings report</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="494"/>
+        <source>Checks</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="504"/>
+        <source>Writes the report of the project&apos;s findings: a PDF (cover with an overview map and the summary by rule, severity, certainty and review status; one atlas page per open finding, at most the given number, by severity; the list of all findings), one self-contained HTML file with the same content, or an XLSX of all findings. The format follows the file name (.pdf, .html, .xlsx).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="513"/>
+        <source>Project GeoPackage</source>
+        <translation type="unfinished">项目 GeoPackage</translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="515"/>
+        <source>Report</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="515"/>
+        <source>PDF (*.pdf);;HTML (*.html);;Excel workbook (*.xlsx)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="518"/>
+        <source>Language</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="518"/>
+        <source>Chinese and English</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="518"/>
+        <source>Chinese</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="518"/>
+        <source>English</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="521"/>
+        <source>Atlas pages at most (open findings, by severity)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="524"/>
+        <source>Number of findings</source>
+        <translation type="unfinished">问题数</translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="525"/>
+        <source>Pages (PDF)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="535"/>
+        <source>No project file given</source>
+        <translation type="unfinished">未指定项目文件</translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="547"/>
+        <source>Canceled: nothing was written</source>
+        <translation type="unfinished">已取消：未写入任何内容</translation>
     </message>
 </context>
 <context>
@@ -586,87 +1148,87 @@
         <translation>检查结果</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="84"/>
+        <location filename="../plugin/review_panel.py" line="87"/>
         <source>Select all shown</source>
         <translation>全选所示</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="86"/>
+        <location filename="../plugin/review_panel.py" line="89"/>
         <source>Select every finding shown, to review them at once</source>
         <translation>选中列表中显示的全部结果，一次完成审核</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="92"/>
+        <location filename="../plugin/review_panel.py" line="95"/>
         <source>Export owner sheets…</source>
         <translation>导出权属单位审核表…</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="94"/>
+        <location filename="../plugin/review_panel.py" line="97"/>
         <source>One XLSX per owner of the pipes involved, to send to the utilities for review</source>
         <translation>按涉及管线的权属单位各导出一个 XLSX，发给各管线单位审核</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="97"/>
+        <location filename="../plugin/review_panel.py" line="100"/>
         <source>Import owner sheet…</source>
         <translation>导入权属单位审核表…</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="99"/>
+        <location filename="../plugin/review_panel.py" line="102"/>
         <source>Apply the review statuses and notes of a returned owner sheet</source>
         <translation>应用返回的权属单位审核表中的审核状态和意见</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="134"/>
+        <location filename="../plugin/review_panel.py" line="137"/>
         <source>Could not group the findings: {0}</source>
         <translation>无法对检查结果分组：{0}</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="142"/>
+        <location filename="../plugin/review_panel.py" line="145"/>
         <source>All findings</source>
         <translation>全部检查结果</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="198"/>
+        <location filename="../plugin/review_panel.py" line="201"/>
         <source>Folder for the owner sheets</source>
         <translation>审核表保存文件夹</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="211"/>
+        <location filename="../plugin/review_panel.py" line="214"/>
         <source>Could not write the owner sheets: {0}</source>
         <translation>无法写出审核表：{0}</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="217"/>
+        <location filename="../plugin/review_panel.py" line="220"/>
         <source>{0} owner sheets written to {1}</source>
         <translation>已写出 {0} 份审核表到 {1}</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="219"/>
+        <location filename="../plugin/review_panel.py" line="222"/>
         <source>No finding involves a pipe of a known owner: no sheet written</source>
         <translation>没有检查结果涉及已知权属单位的管线：未写出审核表</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="225"/>
+        <location filename="../plugin/review_panel.py" line="228"/>
         <source>Returned owner sheet</source>
         <translation>返回的审核表</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="225"/>
+        <location filename="../plugin/review_panel.py" line="228"/>
         <source>Excel workbook (*.xlsx)</source>
         <translation>Excel 工作簿 (*.xlsx)</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="240"/>
+        <location filename="../plugin/review_panel.py" line="243"/>
         <source>Could not import the owner sheet: {0}</source>
         <translation>无法导入审核表：{0}</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="246"/>
+        <location filename="../plugin/review_panel.py" line="249"/>
         <source>{0}: {1} reviews applied, {2} unchanged</source>
         <translation>{0}：已应用 {1} 条审核，{2} 条未变</translation>
     </message>
     <message>
-        <location filename="../plugin/review_panel.py" line="250"/>
+        <location filename="../plugin/review_panel.py" line="253"/>
         <source>{0} rows not applied (unknown id, invalid status or repeated): rows {1}</source>
         <translation>{0} 行未应用（编号未知、状态无效或重复）：第 {1} 行</translation>
     </message>
