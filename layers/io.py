@@ -25,7 +25,18 @@ def _pyogrio():
     return require("pyogrio", feature="Reading project layers")
 
 
+def _pg(project):
+    """layers/pg.py when ``project`` is a PostgreSQL project string, else None."""
+    if isinstance(project, str) and project.lower().startswith(("postgresql://", "postgres://")):
+        from . import pg
+
+        return pg
+    return None
+
+
 def list_layers(project: str) -> list:
+    if _pg(project):
+        return _pg(project).list_layers(project)
     con = sqlite3.connect(f"file:{project}?mode=ro", uri=True)
     try:
         return [r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")]
@@ -53,6 +64,9 @@ def read_layer(project: str, name: str, columns=None, where: str = None, bbox=No
     abandoned features take no part in checks). Raises InputError when the
     layer is missing or does not carry the data-model fields.
     """
+    if _pg(project):
+        return _pg(project).read_layer(project, name, columns=columns, where=where, bbox=bbox,
+                                       active_only=active_only)
     lyr = schema.model().layer(name)
     if not os.path.isfile(project):
         raise InputError("no such project file", file=project)
@@ -123,6 +137,8 @@ def write_layer(project: str, name: str, frame, *, fill_defaults: bool = True,
                 frame[f.name] = f.default
     if n == 0:
         return 0
+    if _pg(project):
+        return _pg(project).write_layer(project, name, frame)
     if geom_name:
         pyogrio.write_dataframe(frame, project, layer=name, driver="GPKG", append=True)
     else:
@@ -134,4 +150,6 @@ def write_layer(project: str, name: str, frame, *, fill_defaults: bool = True,
 
 
 def project_crs(project: str) -> str:
+    if _pg(project):
+        return _pg(project).project_crs(project)
     return gpkg.project_info(project).get("crs")

@@ -10,7 +10,7 @@ import os
 import sys
 
 from ..layers.errors import InputError
-from ..layers.project import require_project
+from ..layers.project import is_pg, require_project
 
 CSV_COLUMNS = ["conflict_id", "rule_id", "severity", "certainty", "layer_a", "uid_a", "layer_b",
                "uid_b", "measured", "required", "unit", "review", "message_en"]
@@ -32,6 +32,17 @@ def check_project(project: str, rules=None, only=None, dem=None, area=None, prog
     from . import results
     from .engine import run_checks
 
+    if is_pg(project):  # one transaction: layers read from one snapshot, results written at once
+        from ..layers import pg
+
+        require_project(project)
+        if dem is not None and not os.path.isfile(dem):
+            raise InputError("DEM file not found", file=dem)
+        with pg.session(project, lock_conflicts=True):
+            run = run_checks(project, rules_path=rules, only=only, dem=dem, area=area,
+                             progress=progress, is_cancelled=is_cancelled)
+            reviews = results.merge_run(project, run, area_geometry=run.area_geometry)
+        return run, _rows(run, reviews), reviews["_counts"]
     project = os.path.abspath(project)
     require_project(project)
     if dem is not None and not os.path.isfile(dem):
@@ -46,6 +57,14 @@ def check_project(project: str, rules=None, only=None, dem=None, area=None, prog
         rec["review"] = reviews.get(rec["conflict_id"], "open")
         rows.append({c: rec.get(c) for c in CSV_COLUMNS})
     return run, rows, reviews["_counts"]
+
+
+def _rows(run, reviews):
+    rows = []
+    for rec in run.findings.drop(columns="geometry").to_dict("records"):
+        rec["review"] = reviews.get(rec["conflict_id"], "open")
+        rows.append({c: rec.get(c) for c in CSV_COLUMNS})
+    return rows
 
 
 def _clean(v):

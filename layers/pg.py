@@ -1,0 +1,821 @@
+"""The PostGIS store: one project = one schema, built from the one declaration.
+
+A PostgreSQL project is named by a connection string with a schema::
+
+    postgresql://user@host:port/db?schema=name
+
+Everything here talks to the server through psycopg 3. Identifiers (schema,
+tables, columns, roles) are always composed with ``psycopg.sql.Identifier``,
+values are passed as parameters (or ``sql.Literal`` in DDL, which takes no
+parameters); no SQL is ever built by string formatting of names or values.
+
+What ``init`` creates in the schema (data-model.md, issue 7):
+
+* every layer and table of ``model.yaml`` with ``fid`` (identity primary key),
+  ``geom`` (typed, in the project SRID, GiST index), NOT NULL / UNIQUE /
+  DEFAULT, CHECK constraints for code lists and numeric ranges, comments
+  carrying the Chinese / English aliases;
+* ``code_list`` and ``rp_project`` (as in the GeoPackage), ``rp_role`` (the
+  owner each utility role may write);
+* ``history``: one row per inserted, updated or deleted feature of a thematic
+  layer, with the old and new rows as JSON, who (the database user) and when,
+  kept by a trigger; a second trigger keeps ``updated_at``;
+* row-level security on ``pipe_point`` / ``pipe_segment``: everyone reads, a
+  utility role writes only rows whose ``owner`` is its own;
+* QGIS styles (Chinese default and English) in ``public.layer_styles``, so
+  QGIS opens the layers styled.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as _dt
+import re
+import urllib.parse
+
+from . import schema
+from .errors import InputError, require
+
+SCHEMES = ("postgresql://", "postgres://")
+SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+ROLE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+GEOM_COLUMN = "geom"
+FID = "fid"
+PROJECT_TABLE = "rp_project"
+CODE_LIST_TABLE = "code_list"
+ROLE_TABLE = "rp_role"
+HISTORY_TABLE = "history"
+RLS_LAYERS = ("pipe_point", "pipe_segment")
+ROLE_KINDS = ("viewer", "planner", "utility")
+
+_PG_TYPES = {"text": "text", "integer": "bigint", "real": "double precision",
+             "datetime": "timestamptz", "date": "date", "boolean": "boolean"}
+_GEOM_TYPES = {"Point": "Point", "LineString": "LineString", "Polygon": "Polygon",
+               "Geometry": "Geometry"}
+
+
+def _psycopg():
+    return require("psycopg", minimum="3.1", feature="PostGIS projects")
+
+
+def _sql():
+    return _psycopg().sql
+
+
+def is_pg(project) -> bool:
+    return isinstance(project, str) and project.lower().startswith(SCHEMES)
+
+
+class PgProject:
+    """A parsed project string: libpq conninfo (without ``schema``) and the schema."""
+
+    def __init__(self, project: str):
+        if not is_pg(project):
+            raise InputError("not a PostgreSQL project string (postgresql://user@host/db?schema=name)",
+                             file=project)
+        parts = urllib.parse.urlsplit(project)
+        query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        schemas = [v for k, v in query if k == "schema"]
+        rest = [(k, v) for k, v in query if k != "schema"]
+        self.display = _redact(project)
+        if len(schemas) != 1 or not schemas[0]:
+            raise InputError("a PostgreSQL project needs exactly one ?schema=NAME", file=self.display)
+        self.schema = schemas[0]
+        if not SCHEMA_RE.match(self.schema):
+            raise InputError(f"schema name {self.schema!r} is not allowed: use lower-case letters, "
+                             f"digits and _ (at most 63, not starting with a digit)",
+                             file=self.display)
+        if not parts.path.strip("/"):
+            raise InputError("a PostgreSQL project needs a database name (postgresql://host/DB?schema=...)",
+                             file=self.display)
+        self.conninfo = urllib.parse.urlunsplit(
+            (parts.scheme, parts.netloc, parts.path, urllib.parse.urlencode(rest), ""))
+        self.project = project
+
+    def __str__(self):
+        return self.display
+
+
+def _redact(project: str) -> str:
+    """The project string without a password (for messages and logs)."""
+    parts = urllib.parse.urlsplit(project)
+    if parts.password is None:
+        return project
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    user = urllib.parse.quote(parts.username or "")
+    return urllib.parse.urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, ""))
+
+
+def project_string(conninfo: str, schema_name: str) -> str:
+    """A ``postgresql://...?schema=`` string from a libpq key=value conninfo (tests, tools)."""
+    kv = _psycopg().conninfo.conninfo_to_dict(conninfo)
+    host = kv.pop("host", "localhost")
+    port = kv.pop("port", None)
+    user = kv.pop("user", None)
+    password = kv.pop("password", None)
+    db = kv.pop("dbname", "postgres")
+    netloc = urllib.parse.quote(user or "")
+    if password:
+        netloc += ":" + urllib.parse.quote(password)
+    netloc = (netloc + "@" if netloc else "") + host + (f":{port}" if port else "")
+    query = urllib.parse.urlencode(list(kv.items()) + [("schema", schema_name)])
+    return f"postgresql://{netloc}/{urllib.parse.quote(db)}?{query}"
+
+
+# --------------------------------------------------------------------------
+# Connections: one per call, or the one shared transaction of a session()
+
+_SESSION = contextvars.ContextVar("renewal_planner_pg_session", default=None)
+
+
+def connect(project, autocommit: bool = False):
+    p = project if isinstance(project, PgProject) else PgProject(project)
+    psycopg = _psycopg()
+    try:
+        return psycopg.connect(p.conninfo, autocommit=autocommit,
+                               application_name="renewal_planner")
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else "connection failed"
+        raise InputError(f"cannot connect to the database: {first}", file=p.display) from None
+
+
+@contextlib.contextmanager
+def session(project, lock_conflicts: bool = False):
+    """One REPEATABLE READ transaction for everything the block reads and writes
+    on ``project`` (read_layer, merge_run, ...): the layers are read from one
+    snapshot and the results written at once, or nothing is written.
+
+    ``lock_conflicts`` takes the conflict table's lock first (before the
+    snapshot), so two check runs on a project merge one after the other.
+    """
+    p = PgProject(project)
+    con = connect(p)
+    sql = _sql()
+    token = None
+    try:
+        con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        if lock_conflicts:
+            con.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(
+                sql.Identifier(p.schema, "conflict")))
+        token = _SESSION.set((p.project, con))
+        yield con
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        if token is not None:
+            _SESSION.reset(token)
+        con.close()
+
+
+@contextlib.contextmanager
+def _connection(project, write: bool = False):
+    """The session's connection for ``project`` if one is open, else a new one
+    (committed on success, rolled back on error)."""
+    active = _SESSION.get()
+    p = project if isinstance(project, PgProject) else PgProject(project)
+    if active is not None and active[0] == p.project:
+        yield active[1]
+        return
+    con = connect(p)
+    try:
+        yield con
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.close()
+
+
+def _db_error(exc, p: PgProject, layer: str = None):
+    """An InputError from a database error (permission, constraint, ...)."""
+    diag = getattr(exc, "diag", None)
+    msg = (getattr(diag, "message_primary", None) or str(exc)).strip().splitlines()[0]
+    return InputError(f"the database refused: {msg}", file=p.display, layer=layer)
+
+
+# --------------------------------------------------------------------------
+# init
+
+
+def parse_srid(crs: str) -> int:
+    """EPSG code of a projected CRS in metres (same rules as a GeoPackage)."""
+    from .gpkg import crs_authid, parse_crs
+
+    authid = crs_authid(parse_crs(crs))
+    name, _, code = authid.partition(":")
+    if name.upper() != "EPSG" or not code.isdigit():
+        raise InputError(f"CRS {crs} has no EPSG code: a PostGIS project needs one")
+    return int(code)
+
+
+def _literal_default(f: schema.Field):
+    sql = _sql()
+    if f.default is None:
+        return None
+    if f.type == "text":
+        return sql.Literal(str(f.default))
+    if f.type == "integer":
+        return sql.Literal(int(f.default))
+    if f.type == "real":
+        return sql.Literal(float(f.default))
+    return sql.Literal(f.default)
+
+
+def _column_ddl(lyr: schema.Layer, f: schema.Field, model: schema.Model):
+    sql = _sql()
+    parts = [sql.Identifier(f.name), sql.SQL(_PG_TYPES[f.type])]
+    if f.required:
+        parts.append(sql.SQL("NOT NULL"))
+    if f.unique:
+        parts.append(sql.SQL("UNIQUE"))
+    default = _literal_default(f)
+    if default is not None:
+        parts += [sql.SQL("DEFAULT"), default]
+    elif f.name == "uid" and lyr.thematic:
+        parts.append(sql.SQL("DEFAULT replace(gen_random_uuid()::text, '-', '')"))
+    if f.domain and not f.multi:
+        codes = model.domain(f.domain).values
+        parts.append(sql.SQL("CHECK ({} IN ({}))").format(
+            sql.Identifier(f.name), sql.SQL(", ").join(sql.Literal(c) for c in codes)))
+    if f.type in ("integer", "real") and (f.min is not None or f.max is not None):
+        conds = []
+        if f.min is not None:
+            conds.append(sql.SQL("{} >= {}").format(sql.Identifier(f.name), sql.Literal(f.min)))
+        if f.max is not None:
+            conds.append(sql.SQL("{} <= {}").format(sql.Identifier(f.name), sql.Literal(f.max)))
+        parts.append(sql.SQL("CHECK ({})").format(sql.SQL(" AND ").join(conds)))
+    return sql.SQL(" ").join(parts)
+
+
+def schema_statements(schema_name: str, srid: int, model: schema.Model = None, crs: str = None):
+    """The composed DDL and seed statements of a project schema, in order:
+    [(sql.Composed, params or None)]."""
+    from .. import __version__
+
+    sql = _sql()
+    model = model or schema.model()
+    s = sql.Identifier(schema_name)
+    out = [(sql.SQL("CREATE SCHEMA {}").format(s), None)]
+
+    def T(name):
+        return sql.Identifier(schema_name, name)
+
+    for lyr in model.layers.values():
+        cols = [sql.SQL("{} bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY").format(
+            sql.Identifier(FID))]
+        cols += [_column_ddl(lyr, f, model) for f in lyr.fields]
+        if lyr.geometry is not None:
+            cols.append(sql.SQL("{} geometry({}, {})").format(
+                sql.Identifier(GEOM_COLUMN), sql.SQL(_GEOM_TYPES[lyr.geometry]), sql.Literal(srid)))
+        out.append((sql.SQL("CREATE TABLE {} ({})").format(T(lyr.name), sql.SQL(", ").join(cols)), None))
+        out.append((sql.SQL("COMMENT ON TABLE {} IS {}").format(
+            T(lyr.name), sql.Literal(f"{lyr.zh} / {lyr.en}")), None))
+        for f in lyr.fields:
+            out.append((sql.SQL("COMMENT ON COLUMN {} IS {}").format(
+                sql.Identifier(schema_name, lyr.name, f.name), sql.Literal(f"{f.zh} / {f.en}")), None))
+        if lyr.geometry is not None:
+            out.append((sql.SQL("CREATE INDEX {} ON {} USING gist ({})").format(
+                sql.Identifier(f"{lyr.name}_geom_gist"), T(lyr.name), sql.Identifier(GEOM_COLUMN)), None))
+        for col in ("owner", "rule_id", "batch_id", "area_uid"):
+            if col in lyr.field_names and not lyr.field(col).unique:
+                out.append((sql.SQL("CREATE INDEX {} ON {} ({})").format(
+                    sql.Identifier(f"{lyr.name}_{col}_idx"), T(lyr.name), sql.Identifier(col)), None))
+
+    out.append((sql.SQL("CREATE TABLE {} (key text PRIMARY KEY, value text)").format(T(PROJECT_TABLE)), None))
+    info = [("app", "renewal_planner"), ("app_version", __version__),
+            ("model_version", str(model.version)), ("crs", crs or f"EPSG:{srid}"),
+            ("created_at", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))]
+    for k, v in info:
+        out.append((sql.SQL("INSERT INTO {} VALUES (%s, %s)").format(T(PROJECT_TABLE)), (k, v)))
+    out.append((sql.SQL(
+        "CREATE TABLE {} (domain text NOT NULL, code text NOT NULL, label_zh text, label_en text, "
+        "parent text, sort_order integer, PRIMARY KEY (domain, code))").format(T(CODE_LIST_TABLE)), None))
+    out.append((sql.SQL("COMMENT ON TABLE {} IS {}").format(T(CODE_LIST_TABLE), sql.Literal("代码表 / Code lists")),
+                None))
+    for dom in model.domains.values():
+        for i, (c, zh, en) in enumerate(dom.codes):
+            parent = model.subclass_parent.get(c) if dom.name == "subclass" else None
+            out.append((sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s)").format(T(CODE_LIST_TABLE)),
+                        (dom.name, c, zh, en, parent, i)))
+    out.append((sql.SQL(
+        "CREATE TABLE {} (role_name text PRIMARY KEY, kind text NOT NULL CHECK (kind IN ({})), "
+        "owner text, CHECK ((kind = 'utility') = (owner IS NOT NULL)))").format(
+        T(ROLE_TABLE), sql.SQL(", ").join(sql.Literal(k) for k in ROLE_KINDS)), None))
+    out.append((sql.SQL(
+        "CREATE TABLE {} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, layer text NOT NULL, "
+        "op text NOT NULL, uid text, old_values jsonb, new_values jsonb, changed_by text NOT NULL, "
+        "changed_at timestamptz NOT NULL DEFAULT now(), txid bigint NOT NULL DEFAULT txid_current())"
+    ).format(T(HISTORY_TABLE)), None))
+    out.append((sql.SQL("COMMENT ON TABLE {} IS {}").format(
+        T(HISTORY_TABLE), sql.Literal("修改历史 / Change history (kept by triggers)")), None))
+    out.append((sql.SQL("CREATE INDEX {} ON {} (layer, uid)").format(
+        sql.Identifier("history_layer_uid_idx"), T(HISTORY_TABLE)), None))
+
+    # History: SECURITY DEFINER so that no role needs (or gets) write access to
+    # the history table; the table name comes from the trigger's own schema.
+    out.append((sql.SQL(
+        "CREATE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+        "SET search_path = pg_catalog, pg_temp AS $fn$\n"
+        "DECLARE who text := CASE WHEN current_setting('role') <> 'none' "
+        "THEN current_setting('role') ELSE session_user::text END;\n"
+        "BEGIN\n"
+        "  IF TG_OP = 'INSERT' THEN\n"
+        "    EXECUTE format('INSERT INTO %I.%I (layer, op, uid, old_values, new_values, changed_by) "
+        "VALUES ($1, $2, $3, NULL, $4, $5)', TG_TABLE_SCHEMA, {})\n"
+        "      USING TG_TABLE_NAME, TG_OP, NEW.uid, to_jsonb(NEW), who;\n"
+        "  ELSIF TG_OP = 'UPDATE' THEN\n"
+        "    EXECUTE format('INSERT INTO %I.%I (layer, op, uid, old_values, new_values, changed_by) "
+        "VALUES ($1, $2, $3, $4, $5, $6)', TG_TABLE_SCHEMA, {})\n"
+        "      USING TG_TABLE_NAME, TG_OP, NEW.uid, to_jsonb(OLD), to_jsonb(NEW), who;\n"
+        "  ELSE\n"
+        "    EXECUTE format('INSERT INTO %I.%I (layer, op, uid, old_values, new_values, changed_by) "
+        "VALUES ($1, $2, $3, $4, NULL, $5)', TG_TABLE_SCHEMA, {})\n"
+        "      USING TG_TABLE_NAME, TG_OP, OLD.uid, to_jsonb(OLD), who;\n"
+        "  END IF;\n"
+        "  RETURN NULL;\n"
+        "END $fn$").format(T("rp_history"), *[sql.Literal(HISTORY_TABLE)] * 3), None))
+    out.append((sql.SQL(
+        "CREATE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
+        "BEGIN\n"
+        "  IF TG_OP = 'INSERT' THEN NEW.updated_at := coalesce(NEW.updated_at, now());\n"
+        "  ELSIF NEW IS DISTINCT FROM OLD THEN NEW.updated_at := now();\n"
+        "  END IF;\n"
+        "  RETURN NEW;\n"
+        "END $fn$").format(T("rp_touch")), None))
+    for lyr in model.thematic:
+        out.append((sql.SQL("CREATE TRIGGER rp_touch BEFORE INSERT OR UPDATE ON {} "
+                            "FOR EACH ROW EXECUTE FUNCTION {}()").format(T(lyr.name), T("rp_touch")), None))
+        out.append((sql.SQL("CREATE TRIGGER rp_history AFTER INSERT OR UPDATE OR DELETE ON {} "
+                            "FOR EACH ROW EXECUTE FUNCTION {}()").format(T(lyr.name), T("rp_history")), None))
+
+    # Row-level security: everyone with SELECT reads every row; a utility role
+    # writes only the rows of the owner rp_role gives it. The project's owner
+    # (who ran init) is not subject to it.
+    own = sql.SQL("(SELECT r.owner FROM {} r WHERE r.role_name = current_user AND r.kind = 'utility')").format(
+        T(ROLE_TABLE))
+    for name in RLS_LAYERS:
+        out.append((sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(T(name)), None))
+        out.append((sql.SQL("CREATE POLICY rp_read ON {} FOR SELECT USING (true)").format(T(name)), None))
+        out.append((sql.SQL("CREATE POLICY rp_owner_insert ON {} FOR INSERT WITH CHECK (owner = {})").format(
+            T(name), own), None))
+        out.append((sql.SQL("CREATE POLICY rp_owner_update ON {} FOR UPDATE USING (owner = {}) "
+                            "WITH CHECK (owner = {})").format(T(name), own, own), None))
+        out.append((sql.SQL("CREATE POLICY rp_owner_delete ON {} FOR DELETE USING (owner = {})").format(
+            T(name), own), None))
+    return out
+
+
+LAYER_STYLES_DDL = (
+    "CREATE TABLE IF NOT EXISTS public.layer_styles (id serial PRIMARY KEY, f_table_catalog varchar, "
+    "f_table_schema varchar, f_table_name varchar, f_geometry_column varchar, stylename text, "
+    "styleqml xml, stylesld xml, useasdefault boolean, description text, "
+    "owner varchar(63) DEFAULT CURRENT_USER, ui xml, update_time timestamp DEFAULT CURRENT_TIMESTAMP, "
+    "type varchar)")
+
+
+def init_project(project: str, crs: str = None, styles: bool = True) -> str:
+    """Create the project schema in one transaction: everything or nothing.
+
+    Returns the project string (password redacted). InputError when the
+    schema exists already, the server lacks PostGIS or the CRS is unusable.
+    """
+    psycopg = _psycopg()
+    p = PgProject(project)
+    model = schema.model()
+    crs = crs or model.default_crs
+    srid = parse_srid(crs)
+    qml = build_styles(model) if styles else {}
+    con = connect(p)
+    try:
+        with con.transaction():
+            if con.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (p.schema,)).fetchone():
+                raise InputError(f"schema {p.schema} exists already; it was left untouched "
+                                 f"(choose a new schema name)", file=p.display)
+            if not con.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone():
+                try:
+                    with con.transaction():
+                        con.execute("CREATE EXTENSION postgis")
+                except psycopg.Error:
+                    raise InputError("the database has no PostGIS and it cannot be created here "
+                                     "(ask an administrator: CREATE EXTENSION postgis)",
+                                     file=p.display) from None
+            if not con.execute("SELECT 1 FROM spatial_ref_sys WHERE srid = %s", (srid,)).fetchone():
+                raise InputError(f"the database does not know EPSG:{srid}", file=p.display)
+            for stmt, params in schema_statements(p.schema, srid, model, crs=f"EPSG:{srid}"):
+                con.execute(stmt, params)
+            if qml:
+                _store_styles(con, p, model, qml)
+        con.commit()
+    except psycopg.Error as exc:
+        con.rollback()
+        raise _db_error(exc, p) from None
+    finally:
+        con.close()
+    return p.display
+
+
+# --------------------------------------------------------------------------
+# Styles: QML built by layers/styles.py on an in-memory layer of the same
+# fields, stored as QGIS's postgres provider stores them.
+
+_MEM_TYPES = {"text": "string", "integer": "long", "real": "double", "datetime": "datetime",
+              "date": "date", "boolean": "boolean"}
+
+
+def build_styles(model: schema.Model = None) -> dict:
+    """{(layer, lang): QML text} for every layer of the model (needs QGIS)."""
+    from qgis.PyQt.QtXml import QDomDocument
+    from qgis.core import QgsVectorLayer
+
+    from . import styles
+    from .qgis_env import qgis_app
+
+    qgis_app()
+    model = model or schema.model()
+    out = {}
+    for lyr in model.layers.values():
+        geom = {"Geometry": "Point", None: "None"}.get(lyr.geometry, lyr.geometry)
+        fields = "&".join(f"field={f.name}:{_MEM_TYPES[f.type]}" for f in
+                          [schema.Field(FID, "integer", "", "")] + list(lyr.fields))
+        uri = f"{geom}?crs={model.default_crs}&{fields}" if geom != "None" else f"None?{fields}"
+        for lang in ("zh", "en"):
+            layer = QgsVectorLayer(uri, lyr.name, "memory")
+            if not layer.isValid():
+                raise RuntimeError(f"cannot build a memory layer for {lyr.name}")
+            styles.build_layer_style(layer, lyr.name, lang, any_geometry=lyr.geometry == "Geometry")
+            doc = QDomDocument()
+            err = layer.exportNamedStyle(doc)
+            if isinstance(err, tuple):
+                err = err[-1]
+            text = doc.toString()
+            if lyr.geometry == "Geometry" or lyr.geometry is None:
+                text = re.sub(r"<layerGeometryType>\s*\d+\s*</layerGeometryType>\s*", "", text)
+            out[(lyr.name, lang)] = text
+    return out
+
+
+def _store_styles(con, p: PgProject, model, qml: dict):
+    from .styles import STYLE_NAME
+
+    sql = _sql()
+    con.execute(LAYER_STYLES_DDL)
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+        "AND table_name = 'layer_styles'")}
+    db = con.execute("SELECT current_database()").fetchone()[0]
+    for lyr in model.layers.values():
+        for lang, default in (("zh", True), ("en", False)):
+            row = {"f_table_catalog": db, "f_table_schema": p.schema, "f_table_name": lyr.name,
+                   "f_geometry_column": GEOM_COLUMN if lyr.geometry else None,
+                   "stylename": STYLE_NAME[lang], "styleqml": qml[(lyr.name, lang)], "stylesld": None,
+                   "useasdefault": default,
+                   "description": f"Renewal Planner {lyr.zh} / {lyr.en} ({lang})",
+                   "ui": None, "type": None}
+            cols = [c for c in row if c in have]
+            con.execute(sql.SQL("INSERT INTO public.layer_styles ({}) VALUES ({})").format(
+                sql.SQL(", ").join(map(sql.Identifier, cols)),
+                sql.SQL(", ").join(sql.Placeholder() * len(cols))), [row[c] for c in cols])
+
+
+# --------------------------------------------------------------------------
+# Project info, layers
+
+
+def project_info(project: str) -> dict:
+    psycopg = _psycopg()
+    p = PgProject(project)
+    sql = _sql()
+    with _connection(p) as con:
+        if not con.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (p.schema,)).fetchone():
+            raise InputError(f"no schema {p.schema} in the database", file=p.display)
+        try:
+            with con.transaction():
+                rows = con.execute(sql.SQL("SELECT key, value FROM {}").format(
+                    sql.Identifier(p.schema, PROJECT_TABLE))).fetchall()
+        except psycopg.errors.UndefinedTable:
+            raise InputError(f"schema {p.schema} is not a Renewal Planner project (no rp_project table)",
+                             file=p.display) from None
+        except psycopg.Error as exc:
+            raise _db_error(exc, p) from None
+    return dict(rows)
+
+
+def list_layers(project: str) -> list:
+    p = PgProject(project)
+    with _connection(p) as con:
+        return [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY table_name",
+            (p.schema,))]
+
+
+def _columns(con, p: PgProject, name: str) -> dict:
+    return dict(con.execute(
+        "SELECT column_name, udt_name FROM information_schema.columns WHERE table_schema = %s "
+        "AND table_name = %s", (p.schema, name)).fetchall())
+
+
+def _model_layer(name: str, p: PgProject):
+    try:
+        return schema.model().layer(name)
+    except KeyError:
+        raise InputError("is not a layer of the data model", file=p.display, layer=str(name)) from None
+
+
+def read_layer(project: str, name: str, columns=None, where: str = None, bbox=None,
+               active_only: bool = False):
+    """io.read_layer for a PostGIS project (same columns and dtypes as from a GeoPackage).
+
+    ``where`` is an SQL expression written by our own code (as for GDAL);
+    values from users must reach it escaped (tools/engine/context.py does).
+    """
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    psycopg = _psycopg()
+    sql = _sql()
+    p = PgProject(project)
+    lyr = _model_layer(name, p)
+    with _connection(p) as con:
+        have = _columns(con, p, name)
+        if not have:
+            raise InputError("layer is missing from the project", file=p.display, layer=name)
+        missing = [f.name for f in lyr.fields if f.required and f.name not in have]
+        if missing:
+            raise InputError(f"required field missing: {', '.join(missing)}", file=p.display,
+                             layer=name, field=missing[0])
+        cols = [c for c in (columns or lyr.field_names) if c in have and c != GEOM_COLUMN]
+        sel = [sql.Identifier(c) for c in cols]
+        geom = lyr.geometry is not None and GEOM_COLUMN in have
+        if geom:
+            sel.append(sql.SQL("ST_AsBinary({})").format(sql.Identifier(GEOM_COLUMN)))
+        conds, params = [], []
+        if where:
+            conds.append(sql.SQL("(") + sql.SQL(where) + sql.SQL(")"))
+        if active_only and "status" in have:
+            conds.append(sql.SQL("({s} IS NULL OR {s} <> 'abandoned')").format(s=sql.Identifier("status")))
+        if bbox is not None and geom:
+            conds.append(sql.SQL("{} && ST_MakeEnvelope(%s, %s, %s, %s, ST_SRID({}))").format(
+                sql.Identifier(GEOM_COLUMN), sql.Identifier(GEOM_COLUMN)))
+            params += [float(v) for v in bbox]
+        q = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(sel) if sel else sql.SQL("1"),
+                                                sql.Identifier(p.schema, name))
+        if conds:
+            q += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds)
+        q += sql.SQL(" ORDER BY {}").format(sql.Identifier(FID))
+        try:
+            with con.transaction():
+                rows = con.execute(q, params).fetchall()
+        except psycopg.Error as exc:
+            raise _db_error(exc, p, layer=name) from None
+    data = list(zip(*rows)) if rows else [[] for _ in range(len(sel))]
+    frame = {}
+    for i, c in enumerate(cols):
+        frame[c] = _to_series(pd, np, lyr.field(c).type if c in lyr.field_names else "text", data[i])
+    df = pd.DataFrame(frame, index=pd.RangeIndex(len(rows)))
+    for f in lyr.fields:  # absent optional fields read as all-null
+        if f.name not in df.columns and (columns is None or f.name in columns):
+            df[f.name] = None
+    if lyr.geometry is None:
+        return df
+    gpd = require("geopandas", minimum="0.14", feature="Reading project layers")
+    wkb = np.array(data[-1] if geom else [None] * len(rows), dtype=object)
+    geoms = shapely.from_wkb(np.array([bytes(b) if b is not None else None for b in wkb], dtype=object))
+    srid = project_crs(project)
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=srid, index=df.index), crs=srid)
+
+
+def _to_series(pd, np, ftype, values):
+    values = list(values)
+    if ftype == "real":
+        return pd.Series(np.array([np.nan if v is None else float(v) for v in values], dtype="float64"))
+    if ftype == "integer":
+        if any(v is None for v in values):
+            return pd.Series(np.array([np.nan if v is None else float(v) for v in values], dtype="float64"))
+        return pd.Series(np.array(values, dtype="int64"))
+    if ftype == "datetime":
+        return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), utc=True)).astype("datetime64[ms, UTC]")
+    if ftype == "date":
+        return pd.Series(pd.to_datetime(pd.Series(values, dtype=object))).astype("datetime64[ms]")
+    if ftype == "boolean":
+        return pd.Series(pd.array(values, dtype="boolean"))
+    if values and all(v is None for v in values):
+        return pd.Series(values, dtype=object)
+    return pd.Series(values)
+
+
+def project_crs(project: str) -> str:
+    return project_info(project).get("crs")
+
+
+def write_layer(project: str, name: str, frame) -> int:
+    """Append the rows of a prepared frame (io.write_layer did the defaults) with COPY."""
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    psycopg = _psycopg()
+    sql = _sql()
+    p = PgProject(project)
+    lyr = _model_layer(name, p)
+    geom_name = None
+    if lyr.geometry is not None and getattr(frame, "geometry", None) is not None:
+        geom_name = frame.geometry.name
+    cols = [c for c in frame.columns if c != geom_name]
+    columns = [_py_values(pd, np, frame[c]) for c in cols]
+    for i, c in enumerate(cols):  # integers read back as float64 when a value is missing
+        if c in lyr.field_names and lyr.field(c).type == "integer":
+            columns[i] = [int(v) if isinstance(v, float) and v.is_integer() else v for v in columns[i]]
+    if geom_name:
+        srid = parse_srid(project_crs(project))
+        g = shapely.set_srid(np.asarray(frame.geometry.to_numpy(), dtype=object), srid)
+        columns.append(list(shapely.to_wkb(g, hex=True, include_srid=True)))
+        cols = cols + [GEOM_COLUMN]
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(p.schema, name),
+                                                   sql.SQL(", ").join(map(sql.Identifier, cols)))
+    with _connection(p, write=True) as con:
+        try:
+            with con.transaction():
+                with con.cursor().copy(stmt) as cp:
+                    for row in zip(*columns):
+                        cp.write_row(row)
+        except psycopg.Error as exc:
+            raise _db_error(exc, p, layer=name) from None
+    return len(frame)
+
+
+def _py_values(pd, np, s):
+    if str(s.dtype).startswith("datetime64"):
+        return [None if pd.isna(v) else v.to_pydatetime() for v in s]
+    out = []
+    for v in s.to_numpy(dtype=object):
+        if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT:
+            out.append(None)
+        elif isinstance(v, np.integer):
+            out.append(int(v))
+        elif isinstance(v, np.floating):
+            out.append(float(v))
+        elif isinstance(v, pd.Timestamp):
+            out.append(v.to_pydatetime())
+        else:
+            out.append(v)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Results: the conflict table
+
+
+def read_conflict_state(project: str):
+    """[(conflict_id, fid, review, previous_review, geometry, rule_id)] of the conflict table."""
+    import shapely
+
+    sql = _sql()
+    p = PgProject(project)
+    with _connection(p) as con:
+        rows = con.execute(sql.SQL(
+            "SELECT conflict_id, fid, review, previous_review, ST_AsBinary(geom), rule_id FROM {}").format(
+            sql.Identifier(p.schema, "conflict"))).fetchall()
+    return [(cid, fid, rv, prev, shapely.from_wkb(bytes(g)) if g is not None else None, rule)
+            for cid, fid, rv, prev, g, rule in rows]
+
+
+def write_merge(project: str, measure_cols, updates, inserts, stale):
+    """Apply a planned merge (tools/results.py) in one transaction."""
+    psycopg = _psycopg()
+    sql = _sql()
+    p = PgProject(project)
+    t = sql.Identifier(p.schema, "conflict")
+    srid = parse_srid(project_crs(project))
+    geom = sql.SQL("ST_SetSRID(ST_GeomFromWKB(%s), {})").format(sql.Literal(srid))
+    mc = [sql.Identifier(c) for c in measure_cols]
+    set_cols = sql.SQL(", ").join(sql.SQL("{} = %s").format(c) for c in mc)
+    with _connection(p, write=True) as con:
+        try:
+            with con.transaction():
+                cur = con.cursor()
+                if updates:
+                    cur.executemany(sql.SQL(
+                        "UPDATE {} SET {}, geom = {}, last_seen = %s, review = %s, previous_review = %s "
+                        "WHERE fid = %s").format(t, set_cols, geom), updates)
+                if inserts:
+                    cur.executemany(sql.SQL(
+                        "INSERT INTO {} (conflict_id, {}, geom, review, first_seen, last_seen) "
+                        "VALUES (%s, {}, {}, %s, %s, %s)").format(
+                        t, sql.SQL(", ").join(mc), sql.SQL(", ").join(sql.Placeholder() * len(mc)), geom),
+                        inserts)
+                if stale:
+                    cur.executemany(sql.SQL(
+                        "UPDATE {} SET review = 'resolved', previous_review = %s WHERE fid = %s").format(t),
+                        stale)
+        except psycopg.Error as exc:
+            raise _db_error(exc, p, layer="conflict") from None
+
+
+def set_review(project: str, rows) -> int:
+    """rows: [(review, reviewer, note, now, conflict_id)] -> rows changed."""
+    psycopg = _psycopg()
+    sql = _sql()
+    p = PgProject(project)
+    n = 0
+    with _connection(p, write=True) as con:
+        try:
+            with con.transaction():
+                cur = con.cursor()
+                for r in rows:
+                    cur.execute(sql.SQL(
+                        "UPDATE {} SET review = %s, reviewer = %s, review_note = COALESCE(%s, review_note), "
+                        "reviewed_at = %s, previous_review = NULL WHERE conflict_id = %s").format(
+                        sql.Identifier(p.schema, "conflict")), r)
+                    n += cur.rowcount
+        except psycopg.Error as exc:
+            raise _db_error(exc, p, layer="conflict") from None
+    return n
+
+
+def read_conflicts(project: str):
+    df = read_layer(project, "conflict")
+    return df.drop(columns=[df.geometry.name])
+
+
+# --------------------------------------------------------------------------
+# Roles
+
+
+def grant(project: str, role: str, kind: str, owner: str = None, login: bool = True) -> str:
+    """Create (if needed) database role ``role`` and give it ``kind`` rights on the project.
+
+    viewer: reads everything. planner: reads everything, writes the plan
+    layers (every thematic layer but the pipes), the conflict table (checks,
+    reviews) and imports. utility: reads everything, writes pipe_point /
+    pipe_segment rows whose owner is ``owner`` (row-level security), and
+    import batches. Returns a one-line summary.
+    """
+    psycopg = _psycopg()
+    sql = _sql()
+    p = PgProject(project)
+    if kind not in ROLE_KINDS:
+        raise InputError(f"role kind must be one of {', '.join(ROLE_KINDS)}")
+    if not isinstance(role, str) or not ROLE_RE.match(role):
+        raise InputError(f"role name {role!r} is not allowed: use lower-case letters, digits and _ "
+                         f"(at most 63, not starting with a digit)")
+    if kind == "utility":
+        if not owner or not str(owner).strip():
+            raise InputError("--utility needs the owner (权属单位) whose pipes the role may edit")
+    else:
+        owner = None
+    model = schema.model()
+    s = p.schema
+    r = sql.Identifier(role)
+    con = connect(p)
+    try:
+        with con.transaction():
+            project_info_con(con, p)
+            if not con.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+                con.execute(sql.SQL("CREATE ROLE {} " + ("LOGIN" if login else "NOLOGIN")).format(r))
+            con.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(s), r))
+            con.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(sql.Identifier(s), r))
+            con.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(sql.Identifier(s), r))
+            if con.execute("SELECT to_regclass('public.layer_styles')").fetchone()[0]:
+                con.execute(sql.SQL("GRANT SELECT ON public.layer_styles TO {}").format(r))
+            write = []
+            if kind == "planner":
+                write = [lyr.name for lyr in model.thematic if lyr.name not in RLS_LAYERS]
+                write += ["conflict", "import_batch", "import_reject"]
+            elif kind == "utility":
+                write = list(RLS_LAYERS) + ["import_batch", "import_reject"]
+            for t in write:
+                con.execute(sql.SQL("GRANT INSERT, UPDATE, DELETE ON {} TO {}").format(
+                    sql.Identifier(s, t), r))
+            con.execute(sql.SQL(
+                "INSERT INTO {} (role_name, kind, owner) VALUES (%s, %s, %s) ON CONFLICT (role_name) "
+                "DO UPDATE SET kind = excluded.kind, owner = excluded.owner").format(
+                sql.Identifier(s, ROLE_TABLE)), (role, kind, owner))
+        con.commit()
+    except psycopg.Error as exc:
+        con.rollback()
+        raise _db_error(exc, p) from None
+    finally:
+        con.close()
+    what = {"viewer": "reads everything", "planner": "reads everything, writes plan layers, checks, reviews",
+            "utility": f"reads everything, writes the pipes of {owner}"}[kind]
+    return f"role {role} on {p.display}: {kind} ({what})"
+
+
+def project_info_con(con, p: PgProject) -> dict:
+    sql = _sql()
+    psycopg = _psycopg()
+    if not con.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (p.schema,)).fetchone():
+        raise InputError(f"no schema {p.schema} in the database", file=p.display)
+    try:
+        with con.transaction():
+            rows = con.execute(sql.SQL("SELECT key, value FROM {}").format(
+                sql.Identifier(p.schema, PROJECT_TABLE))).fetchall()
+    except psycopg.errors.UndefinedTable:
+        raise InputError(f"schema {p.schema} is not a Renewal Planner project", file=p.display) from None
+    return dict(rows)
