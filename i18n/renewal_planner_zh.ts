@@ -335,67 +335,67 @@
     <message>
         <location filename="../plugin/algorithms.py" line="342"/>
         <source>Import survey data</source>
-        <translation type="unfinished"></translation>
+        <translation>导入探测数据</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="345"/>
         <source>Imports a survey delivery (GeoPackage, Shapefile, GeoJSON, DXF, CSV/XLSX point or line table, EPANET .inp) into the project&apos;s pipe_point / pipe_segment layers in one transaction. Every record is accepted or kept in import_reject with its reason; the batch is recorded in import_batch.</source>
-        <translation type="unfinished"></translation>
+        <translation>将一次探测成果（GeoPackage、Shapefile、GeoJSON、DXF、CSV/XLSX 管线点或管线段成果表、EPANET .inp）在一个事务中导入项目的 pipe_point / pipe_segment 图层。每条记录或被接收，或连同原因保存在 import_reject 中；批次记录在 import_batch 中。</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="351"/>
         <source>Project GeoPackage</source>
-        <translation type="unfinished">项目 GeoPackage</translation>
+        <translation>项目 GeoPackage</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="353"/>
         <source>File to import</source>
-        <translation type="unfinished"></translation>
+        <translation>要导入的文件</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="354"/>
         <source>Target layer (auto, pipe_point, pipe_segment)</source>
-        <translation type="unfinished"></translation>
+        <translation>目标图层（auto、pipe_point、pipe_segment）</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="356"/>
         <source>Field mapping (YAML/JSON)</source>
-        <translation type="unfinished"></translation>
+        <translation>字段映射（YAML/JSON）</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="356"/>
         <source>Mapping (*.yaml *.yml *.json)</source>
-        <translation type="unfinished"></translation>
+        <translation>映射文件 (*.yaml *.yml *.json)</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="359"/>
         <source>CRS of a file without one (empty: the project&apos;s)</source>
-        <translation type="unfinished"></translation>
+        <translation>无坐标系文件的坐标系（留空：使用项目坐标系）</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="361"/>
         <source>Text encoding (empty: detected)</source>
-        <translation type="unfinished"></translation>
+        <translation>文本编码（留空：自动识别）</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="363"/>
         <source>Batch name</source>
-        <translation type="unfinished"></translation>
+        <translation>批次名称</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="364"/>
         <source>Report (HTML; an XLSX of the rejects is written beside it)</source>
-        <translation type="unfinished"></translation>
+        <translation>报告（HTML；拒收记录的 XLSX 写在其旁边）</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="364"/>
         <source>HTML files (*.html)</source>
-        <translation type="unfinished"></translation>
+        <translation>HTML 文件 (*.html)</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="378"/>
         <source>A project and a file are needed</source>
-        <translation type="unfinished"></translation>
+        <translation>需要指定项目和文件</translation>
     </message>
 </context>
 <context>
@@ -917,42 +917,42 @@
     <message>
         <location filename="../plugin/algorithms.py" line="421"/>
         <source>Quantities</source>
-        <translation type="unfinished"></translation>
+        <translation>工程量统计</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="424"/>
         <source>Quantities per renovation area and community: pipe length by class, diameter, material and status (km), appurtenances, parking stalls, trees, planting area, fire lanes, buildings, households and floor area. Writes an XLSX workbook (a summary sheet and one sheet per theme, Chinese and English headers) or one long CSV table.</source>
-        <translation type="unfinished"></translation>
+        <translation>按改造片区和小区统计工程量：按类别、管径、材质和状态统计的管线长度（km）、附属物、停车位、树木、种植面积、消防车通道、楼栋、户数和建筑面积。输出 XLSX 工作簿（一张汇总表和每个专题一张表，中英文表头）或一张长格式 CSV 表。</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="430"/>
         <source>Project GeoPackage</source>
-        <translation type="unfinished">项目 GeoPackage</translation>
+        <translation>项目 GeoPackage</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="432"/>
         <source>Only this renovation area (uid; empty: all)</source>
-        <translation type="unfinished"></translation>
+        <translation>仅统计此改造片区（编号；留空：全部）</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="434"/>
         <source>Quantities file</source>
-        <translation type="unfinished"></translation>
+        <translation>工程量文件</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="434"/>
         <source>Excel workbook (*.xlsx);;CSV (*.csv)</source>
-        <translation type="unfinished"></translation>
+        <translation>Excel 工作簿 (*.xlsx);;CSV (*.csv)</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="449"/>
         <source>A project and an output file are needed</source>
-        <translation type="unfinished"></translation>
+        <translation>需要指定项目和输出文件</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="453"/>
         <source>Measuring quantities</source>
-        <translation type="unfinished"></translation>
+        <translation>正在统计工程量</translation>
     </message>
 </context>
 <context>
@@ -994,27 +994,27 @@
 <context>
     <name>RenewalPlannerPlugin</name>
     <message>
-        <location filename="../plugin/main.py" line="127"/>
+        <location filename="../plugin/main.py" line="133"/>
         <source>Renewal Planner</source>
         <translation>城市更新规划助手</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="104"/>
+        <location filename="../plugin/main.py" line="105"/>
         <source>Show or hide the Renewal Planner dock</source>
         <translation>显示或隐藏城市更新规划助手面板</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="116"/>
+        <location filename="../plugin/main.py" line="122"/>
         <source>{0} {1} (need &gt;= {2})</source>
         <translation>{0} {1}（需要 &gt;= {2}）</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="116"/>
+        <location filename="../plugin/main.py" line="122"/>
         <source>{0} (not installed)</source>
         <translation>{0}（未安装）</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="120"/>
+        <location filename="../plugin/main.py" line="126"/>
         <source>QGIS&apos;s Python lacks {0}. Install with: {1} (add --break-system-packages on Debian 12 and later), or run `make run` from the Renewal Planner source tree. Until then the features that need them are disabled.</source>
         <translation>QGIS 的 Python 缺少 {0}。安装命令：{1}（Debian 12 及更高版本需加 --break-system-packages），或在城市更新规划助手源码目录中运行 `make run`。在此之前，需要这些软件包的功能不可用。</translation>
     </message>
@@ -1032,77 +1032,77 @@
     <message>
         <location filename="../plugin/algorithms.py" line="491"/>
         <source>Findings report</source>
-        <translation type="unfinished"></translation>
+        <translation>冲突检查报告</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="494"/>
         <source>Checks</source>
-        <translation type="unfinished"></translation>
+        <translation>冲突检查</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="504"/>
         <source>Writes the report of the project&apos;s findings: a PDF (cover with an overview map and the summary by rule, severity, certainty and review status; one atlas page per open finding, at most the given number, by severity; the list of all findings), one self-contained HTML file with the same content, or an XLSX of all findings. The format follows the file name (.pdf, .html, .xlsx).</source>
-        <translation type="unfinished"></translation>
+        <translation>输出项目冲突检查结果报告：PDF（封面含总览图及按规则、严重程度、确定性和审核状态的汇总；每个待审核冲突一页图集，按严重程度排序，不超过给定页数；全部冲突列表）、内容相同的单文件 HTML，或全部冲突的 XLSX。格式由文件扩展名决定（.pdf、.html、.xlsx）。</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="513"/>
         <source>Project GeoPackage</source>
-        <translation type="unfinished">项目 GeoPackage</translation>
+        <translation>项目 GeoPackage</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="515"/>
         <source>Report</source>
-        <translation type="unfinished"></translation>
+        <translation>报告</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="515"/>
         <source>PDF (*.pdf);;HTML (*.html);;Excel workbook (*.xlsx)</source>
-        <translation type="unfinished"></translation>
+        <translation>PDF (*.pdf);;HTML (*.html);;Excel 工作簿 (*.xlsx)</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="518"/>
         <source>Language</source>
-        <translation type="unfinished"></translation>
+        <translation>语言</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="518"/>
         <source>Chinese and English</source>
-        <translation type="unfinished"></translation>
+        <translation>中文和英文</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="518"/>
         <source>Chinese</source>
-        <translation type="unfinished"></translation>
+        <translation>中文</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="518"/>
         <source>English</source>
-        <translation type="unfinished"></translation>
+        <translation>英文</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="521"/>
         <source>Atlas pages at most (open findings, by severity)</source>
-        <translation type="unfinished"></translation>
+        <translation>图集最多页数（待审核冲突，按严重程度）</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="524"/>
         <source>Number of findings</source>
-        <translation type="unfinished">问题数</translation>
+        <translation>冲突数量</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="525"/>
         <source>Pages (PDF)</source>
-        <translation type="unfinished"></translation>
+        <translation>页数（PDF）</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="535"/>
         <source>No project file given</source>
-        <translation type="unfinished">未指定项目文件</translation>
+        <translation>未指定项目文件</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms.py" line="547"/>
         <source>Canceled: nothing was written</source>
-        <translation type="unfinished">已取消：未写入任何内容</translation>
+        <translation>已取消：未写入任何内容</translation>
     </message>
 </context>
 <context>
@@ -1231,6 +1231,224 @@
         <location filename="../plugin/review_panel.py" line="253"/>
         <source>{0} rows not applied (unknown id, invalid status or repeated): rows {1}</source>
         <translation>{0} 行未应用（编号未知、状态无效或重复）：第 {1} 行</translation>
+    </message>
+</context>
+<context>
+    <name>RowMapTool</name>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="236"/>
+        <source>{0} placed, {1} skipped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="284"/>
+        <source>No {0} layer in the project: open the project from the Renewal Planner dock first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="326"/>
+        <source>No line or polygon edge under the click to follow.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="345"/>
+        <source>Nothing to place.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="349"/>
+        <source>Layer {0} is not in edit mode: toggle editing on it first; nothing was added.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="355"/>
+        <source>Every position of the row is skipped: nothing was added.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="382"/>
+        <source>QGIS refused the new features; nothing was added.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="387"/>
+        <source>Added {0} features to {1}; {2} positions skipped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="397"/>
+        <source>Row</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RowTools</name>
+    <message>
+        <location filename="../plugin/maptools/__init__.py" line="32"/>
+        <source>Renewal Planner drawing tools</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/__init__.py" line="34"/>
+        <source>Stall row / 车位排布</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/__init__.py" line="34"/>
+        <source>Draw a row of parking stalls; positions on fire lanes, covers, hydrants, trees or buildings are skipped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/__init__.py" line="37"/>
+        <source>Tree row / 行道树排布</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/__init__.py" line="37"/>
+        <source>Draw a row of trees at a spacing; positions too close to a pipe or in a fire lane are skipped</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StallRowPanel</name>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="23"/>
+        <source>Stall row / 车位排布</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="26"/>
+        <source>Perpendicular</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="26"/>
+        <source>Parallel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="27"/>
+        <source>Angled {0}°</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="34"/>
+        <source>Left of the drawing direction</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="35"/>
+        <source>Right of the drawing direction</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="48"/>
+        <source>Layout</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="49"/>
+        <source>Stall width (m)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="50"/>
+        <source>Stall length (m)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="51"/>
+        <source>Side</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="52"/>
+        <source>Number prefix</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="53"/>
+        <source>First number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="54"/>
+        <source>Accessible share</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="55"/>
+        <source>EV charging share</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="58"/>
+        <source>Click the start and the end of the row (Ctrl+click: follow the kerb edge under the cursor, then click to place). Right click or Esc cancels.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="86"/>
+        <source>Preset: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StallRowTool</name>
+    <message>
+        <location filename="../plugin/maptools/stall_row_tool.py" line="135"/>
+        <source>Stall row</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>TreeRowPanel</name>
+    <message>
+        <location filename="../plugin/maptools/tree_row_tool.py" line="20"/>
+        <source>Tree row / 行道树排布</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/tree_row_tool.py" line="29"/>
+        <source>Tree (乔木)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/tree_row_tool.py" line="30"/>
+        <source>Shrub (灌木)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/tree_row_tool.py" line="33"/>
+        <source>Spacing (m)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/tree_row_tool.py" line="34"/>
+        <source>Species</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/tree_row_tool.py" line="35"/>
+        <source>Kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/tree_row_tool.py" line="36"/>
+        <source>Preset: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/tree_row_tool.py" line="40"/>
+        <source>Click the start and the end of the row (Ctrl+click: follow the edge under the cursor, then click to place). Right click or Esc cancels.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>TreeRowTool</name>
+    <message>
+        <location filename="../plugin/maptools/tree_row_tool.py" line="88"/>
+        <source>Tree row</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 </TS>
