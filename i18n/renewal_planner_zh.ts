@@ -1238,47 +1238,47 @@
     <message>
         <location filename="../plugin/maptools/base.py" line="236"/>
         <source>{0} placed, {1} skipped</source>
-        <translation type="unfinished"></translation>
+        <translation>布置 {0} 个，跳过 {1} 个</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/base.py" line="284"/>
         <source>No {0} layer in the project: open the project from the Renewal Planner dock first.</source>
-        <translation type="unfinished"></translation>
+        <translation>工程中没有 {0} 图层：请先在城市更新规划助手面板中打开工程。</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/base.py" line="326"/>
         <source>No line or polygon edge under the click to follow.</source>
-        <translation type="unfinished"></translation>
+        <translation>点击处没有可沿用的线或面边界。</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/base.py" line="345"/>
         <source>Nothing to place.</source>
-        <translation type="unfinished"></translation>
+        <translation>没有可布置的位置。</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/base.py" line="349"/>
         <source>Layer {0} is not in edit mode: toggle editing on it first; nothing was added.</source>
-        <translation type="unfinished"></translation>
+        <translation>图层 {0} 未处于编辑状态：请先切换编辑；未添加任何要素。</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/base.py" line="355"/>
         <source>Every position of the row is skipped: nothing was added.</source>
-        <translation type="unfinished"></translation>
+        <translation>该排所有位置均被跳过：未添加任何要素。</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/base.py" line="382"/>
         <source>QGIS refused the new features; nothing was added.</source>
-        <translation type="unfinished"></translation>
+        <translation>QGIS 拒绝了新要素；未添加任何要素。</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/base.py" line="387"/>
         <source>Added {0} features to {1}; {2} positions skipped.</source>
-        <translation type="unfinished"></translation>
+        <translation>已向 {1} 添加 {0} 个要素；跳过 {2} 个位置。</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/base.py" line="397"/>
         <source>Row</source>
-        <translation type="unfinished"></translation>
+        <translation>成排布置</translation>
     </message>
 </context>
 <context>
@@ -1286,27 +1286,27 @@
     <message>
         <location filename="../plugin/maptools/__init__.py" line="32"/>
         <source>Renewal Planner drawing tools</source>
-        <translation type="unfinished"></translation>
+        <translation>城市更新规划助手绘图工具</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/__init__.py" line="34"/>
         <source>Stall row / 车位排布</source>
-        <translation type="unfinished"></translation>
+        <translation>车位排布</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/__init__.py" line="34"/>
         <source>Draw a row of parking stalls; positions on fire lanes, covers, hydrants, trees or buildings are skipped</source>
-        <translation type="unfinished"></translation>
+        <translation>绘制一排停车位；位于消防车通道、井盖、消火栓、树木或建筑上的位置将被跳过</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/__init__.py" line="37"/>
         <source>Tree row / 行道树排布</source>
-        <translation type="unfinished"></translation>
+        <translation>行道树排布</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/__init__.py" line="37"/>
         <source>Draw a row of trees at a spacing; positions too close to a pipe or in a fire lane are skipped</source>
-        <translation type="unfinished"></translation>
+        <translation>按株距绘制一排树木；距管线过近或位于消防车通道内的位置将被跳过</translation>
     </message>
 </context>
 <context>
@@ -1314,82 +1314,82 @@
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="23"/>
         <source>Stall row / 车位排布</source>
-        <translation type="unfinished"></translation>
+        <translation>车位排布</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="26"/>
         <source>Perpendicular</source>
-        <translation type="unfinished"></translation>
+        <translation>垂直式</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="26"/>
         <source>Parallel</source>
-        <translation type="unfinished"></translation>
+        <translation>平行式</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="27"/>
         <source>Angled {0}°</source>
-        <translation type="unfinished"></translation>
+        <translation>斜列式 {0}°</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="34"/>
         <source>Left of the drawing direction</source>
-        <translation type="unfinished"></translation>
+        <translation>绘制方向左侧</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="35"/>
         <source>Right of the drawing direction</source>
-        <translation type="unfinished"></translation>
+        <translation>绘制方向右侧</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="48"/>
         <source>Layout</source>
-        <translation type="unfinished"></translation>
+        <translation>排列方式</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="49"/>
         <source>Stall width (m)</source>
-        <translation type="unfinished"></translation>
+        <translation>车位宽度 (m)</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="50"/>
         <source>Stall length (m)</source>
-        <translation type="unfinished"></translation>
+        <translation>车位长度 (m)</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="51"/>
         <source>Side</source>
-        <translation type="unfinished"></translation>
+        <translation>布置侧</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="52"/>
         <source>Number prefix</source>
-        <translation type="unfinished"></translation>
+        <translation>编号前缀</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="53"/>
         <source>First number</source>
-        <translation type="unfinished"></translation>
+        <translation>起始编号</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="54"/>
         <source>Accessible share</source>
-        <translation type="unfinished"></translation>
+        <translation>无障碍车位比例</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="55"/>
         <source>EV charging share</source>
-        <translation type="unfinished"></translation>
+        <translation>充电车位比例</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="58"/>
         <source>Click the start and the end of the row (Ctrl+click: follow the kerb edge under the cursor, then click to place). Right click or Esc cancels.</source>
-        <translation type="unfinished"></translation>
+        <translation>点击该排的起点和终点（Ctrl+点击：沿光标下的路缘边线，再点击布置）。右键或 Esc 取消。</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="86"/>
         <source>Preset: {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>预设来源：{0}</translation>
     </message>
 </context>
 <context>
@@ -1397,7 +1397,7 @@
     <message>
         <location filename="../plugin/maptools/stall_row_tool.py" line="135"/>
         <source>Stall row</source>
-        <translation type="unfinished"></translation>
+        <translation>车位排布</translation>
     </message>
 </context>
 <context>
@@ -1405,42 +1405,42 @@
     <message>
         <location filename="../plugin/maptools/tree_row_tool.py" line="20"/>
         <source>Tree row / 行道树排布</source>
-        <translation type="unfinished"></translation>
+        <translation>行道树排布</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/tree_row_tool.py" line="29"/>
         <source>Tree (乔木)</source>
-        <translation type="unfinished"></translation>
+        <translation>乔木</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/tree_row_tool.py" line="30"/>
         <source>Shrub (灌木)</source>
-        <translation type="unfinished"></translation>
+        <translation>灌木</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/tree_row_tool.py" line="33"/>
         <source>Spacing (m)</source>
-        <translation type="unfinished"></translation>
+        <translation>株距 (m)</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/tree_row_tool.py" line="34"/>
         <source>Species</source>
-        <translation type="unfinished"></translation>
+        <translation>树种</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/tree_row_tool.py" line="35"/>
         <source>Kind</source>
-        <translation type="unfinished"></translation>
+        <translation>类型</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/tree_row_tool.py" line="36"/>
         <source>Preset: {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>预设来源：{0}</translation>
     </message>
     <message>
         <location filename="../plugin/maptools/tree_row_tool.py" line="40"/>
         <source>Click the start and the end of the row (Ctrl+click: follow the edge under the cursor, then click to place). Right click or Esc cancels.</source>
-        <translation type="unfinished"></translation>
+        <translation>点击该排的起点和终点（Ctrl+点击：沿光标下的边线，再点击布置）。右键或 Esc 取消。</translation>
     </message>
 </context>
 <context>
@@ -1448,7 +1448,7 @@
     <message>
         <location filename="../plugin/maptools/tree_row_tool.py" line="88"/>
         <source>Tree row</source>
-        <translation type="unfinished"></translation>
+        <translation>行道树排布</translation>
     </message>
 </context>
 </TS>

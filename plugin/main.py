@@ -49,6 +49,7 @@ class RenewalPlannerPlugin:
         self.provider = None
         self.action = None
         self.dock = None
+        self.row_tools = None
         self.problems = []
         self.dependency_message = ""
 
@@ -107,6 +108,11 @@ class RenewalPlannerPlugin:
         self.iface.addToolBarIcon(self.action)
         self.iface.addPluginToMenu(MENU, self.action)
 
+        from .maptools import RowTools  # drawing tools: own toolbar (issue 5)
+
+        self.row_tools = RowTools(self.iface, lambda: self.dock.current_project() if self.dock else None)
+        self.row_tools.init_gui()
+
         if self.problems:
             self.warn_missing_dependencies()
 
@@ -143,6 +149,9 @@ class RenewalPlannerPlugin:
             self.action.blockSignals(False)
 
     def unload(self):
+        if self.row_tools is not None:
+            self.row_tools.unload()
+            self.row_tools = None
         if self.dock is not None:
             self.dock.shutdown()
             try:
