@@ -616,16 +616,16 @@ class _Maps:
         self.prj.addMapLayer(cov, False)
 
     def _data_extent(self):
+        """The extent of every feature of the project (a 1 km square when there is none)."""
         from qgis.core import QgsRectangle
 
         ext = QgsRectangle()
         ext.setMinimal()
         for lyr in self.map_layers:
             e = lyr.extent()
-            if e.isFinite() and not e.isEmpty() or (e.width() == 0 and e.height() == 0 and e.isFinite()
-                                                    and not e.isNull()):
+            if lyr.featureCount() and not e.isNull() and e.isFinite():
                 ext.combineExtentWith(e)
-        if ext.isNull() or not ext.isFinite() or ext.width() <= 0 and ext.height() <= 0:
+        if ext.xMinimum() > ext.xMaximum() or not ext.isFinite():
             return QgsRectangle(0, 0, 1000, 1000)
         return ext
 
@@ -1037,19 +1037,19 @@ def _highlight_renderer(kind: str):
         ring.setSize(7)
         ring.setColor(QColor(0, 0, 0, 0))
         ring.setStrokeColor(yellow)
-        ring.setStrokeWidth(1.3)
+        ring.setStrokeWidth(1.5)
         sym.appendSymbolLayer(ring)
     elif kind == "LineString":
-        sym = QgsLineSymbol.createSimple({"line_color": "20,20,20,255", "line_width": "2.4"})
-        core = QgsSimpleLineSymbolLayer(yellow, 1.8)
+        sym = QgsLineSymbol.createSimple({"line_color": "20,20,20,255", "line_width": "3.4"})
+        core = QgsSimpleLineSymbolLayer(yellow, 2.8)
         sym.appendSymbolLayer(core)
         core2 = QgsSimpleLineSymbolLayer(dark, 0.3)
         sym.appendSymbolLayer(core2)
     else:
         sym = QgsFillSymbol.createSimple({"color": "0,0,0,0", "outline_color": "20,20,20,255",
-                                          "outline_width": "2.0"})
+                                          "outline_width": "2.4"})
         sym.appendSymbolLayer(QgsSimpleFillSymbolLayer(QColor(0, 0, 0, 0), Qt.NoBrush, yellow,
-                                                       Qt.SolidLine, 1.4))
+                                                       Qt.SolidLine, 1.8))
     root = QgsRuleBasedRenderer.Rule(None)
     rule = QgsRuleBasedRenderer.Rule(sym, 0, 0, "\"conflict_id\" = attribute(@atlas_feature, 'conflict_id')")
     root.appendChild(rule)

@@ -186,23 +186,24 @@ def test_pdf_atlas_pages_follow_report_order_and_skip_reviewed(demo_project, dem
 
 
 def _yellow_pixels(png):
-    from qgis.PyQt.QtGui import QColor, QImage
+    """(image, [(x, y)] of the highlight's pure yellow pixels)."""
+    import numpy as np
+    from qgis.PyQt.QtGui import QImage
 
-    img = QImage(str(png))
+    img = QImage(str(png)).convertToFormat(QImage.Format_RGB32)
     assert not img.isNull()
-    pts = []
-    for y in range(img.height()):
-        for x in range(img.width()):
-            c = QColor(img.pixel(x, y))
-            if c.red() > 235 and c.green() > 235 and c.blue() < 60:
-                pts.append((x, y))
-    return img, pts
+    ptr = img.constBits()
+    ptr.setsize(img.sizeInBytes() if hasattr(img, "sizeInBytes") else img.byteCount())
+    a = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)[:, :img.width()]
+    b, g, r = a[..., 0].astype(int), a[..., 1].astype(int), a[..., 2].astype(int)
+    ys, xs = np.nonzero((r > 235) & (g > 235) & (b < 60))
+    return img, list(zip(xs.tolist(), ys.tolist()))
 
 
 def test_atlas_page_shows_the_finding_highlighted_inside_the_map(demo_project, demo_pdf, tmp_path):
     project, _ = demo_project
     path, _ = demo_pdf
-    dpi = 40
+    dpi = 60
     for page in (1, 2, 3):
         subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", str(page), "-l", str(page),
                         "-singlefile", str(path), str(tmp_path / f"p{page}")], check=True)
@@ -218,6 +219,21 @@ def test_atlas_page_shows_the_finding_highlighted_inside_the_map(demo_project, d
         # the map is centred on the finding
         cx, cy = sum(xs) / len(xs), sum(ys) / len(ys)
         assert abs(cx - (x + w / 2)) < w / 4 and abs(cy - (y + h / 2)) < h / 4
+    # every atlas page highlights its finding, whatever its geometry type
+    import pyogrio
+
+    order = report_order(project)
+    geoms = pyogrio.read_dataframe(project, layer="conflict").set_index("conflict_id").geometry
+    kinds = {geoms[c].geom_type.replace("Multi", "") for c in order}
+    assert {"Point", "LineString", "Polygon"} <= kinds
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", "2", "-l", str(1 + len(order)), str(path),
+                    str(tmp_path / "a")], check=True)
+    pngs = sorted(tmp_path.glob("a-*.png"))
+    assert len(pngs) == len(order)
+    for png in pngs:
+        _, pts = _yellow_pixels(png)
+        assert len(pts) > 5, png.name
+        assert all(x - 1 <= px <= x + w + 1 and y - 1 <= py <= y + h + 1 for px, py in pts), png.name
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
