@@ -22,7 +22,8 @@
   reverse slope (倒坡) where a gravity segment's invert rises in the flow
   direction by more than ``profile.reverse_slope_tolerance_m`` (0.02 m).
 * Crossings: every other pipe whose centreline crosses the run (not the
-  connections, which share a point with it), at its chainage, with its top,
+  connections, which share a point with it, nor pipes that only end on it),
+  at its chainage, with its top,
   bottom and size there and the vertical gap to the run against the
   vertical_clearance table (breach flagged).
 """
@@ -115,7 +116,7 @@ class _Network:
         """Unit vector leaving segment ``seg`` at its end k (0 start, 1 end) into the segment."""
         return self.out_start[seg] if k == 0 else self.out_end[seg]
 
-    def step(self, seg, pt, downstream, gravity, used, tol=0.0):
+    def step(self, seg, pt, downstream, gravity, used, tol=0.0, lookahead=True):
         """The segment continuing the run beyond point ``pt`` (reached along ``seg``), or None.
 
         Preference (gravity classes): the water can pass (downstream: the
@@ -123,6 +124,8 @@ class _Network:
         below it), then downstream the one falling onwards before the
         straightest, upstream the straightest same-subclass one before the
         rising one. Other classes: digitised onwards, then the straightest.
+        Downstream, where no candidate falls onwards (a reverse slope at the
+        junction), the one whose way on reaches the lowest invert wins.
         """
         cands = [c for c in self.at.get(pt, []) if c != seg and c not in used
                  and self.utility[c] == self.utility[seg]]
@@ -148,12 +151,35 @@ class _Network:
             turn = float(np.degrees(np.arccos(np.clip(np.dot(arrive, go), -1, 1))))
             other_sub = 0 if self.subclass[c] == self.subclass[seg] else 1
             if downstream:
-                key = (not passes, not onwards, other_sub, turn, str(c))
+                low = 0.0
+                if gravity and lookahead and not onwards:
+                    low = self._lowest(c, pt, used | {seg}, tol)
+                key = (not passes, not onwards, low, other_sub, turn, str(c))
             else:
                 key = (not passes, other_sub, turn > 45.0, not onwards, turn, str(c))
             if best_key is None or key < best_key:
                 best, best_key = c, key
         return best
+
+
+    def _lowest(self, c, pt, used, tol, limit=200):
+        """The lowest invert reached going downstream from point ``pt`` along ``c``."""
+        used = set(used) | {c}
+        seg = c
+        far, k = self.other_end(c, pt)
+        low = np.nanmin(self.inv[c]) if np.isfinite(self.inv[c]).any() else np.inf
+        for _ in range(limit):
+            if not _known(far):
+                break
+            nxt = self.step(seg, far, True, True, used, tol, lookahead=False)
+            if nxt is None:
+                break
+            used.add(nxt)
+            if np.isfinite(self.inv[nxt]).any():
+                low = min(low, np.nanmin(self.inv[nxt]))
+            far, _ = self.other_end(nxt, far)
+            seg = nxt
+        return float(low)
 
 
 def _follow(net, i0, gravity, max_segments, tol=0.0):
@@ -347,6 +373,12 @@ def _crossings(pm, rules, segments, relative):
     k, other = qi[owner], oi[owner]
     rseg = run[k]
     xy = shapely.get_coordinates(parts)
+    # a pipe that only ends on the run touches it (a connection without uids), it does not cross
+    t_end = pm.fraction(other, xy)
+    crossing = (t_end > 1e-9) & (t_end < 1 - 1e-9)
+    k, other, rseg, xy = k[crossing], other[crossing], rseg[crossing], xy[crossing]
+    if len(k) == 0:
+        return pd.DataFrame(columns=CROSSING_COLUMNS)
     t_run = pm.fraction(rseg, xy)
     fwd = segments["digitised_forward"].to_numpy(bool)[k]
     along = np.where(fwd, t_run, 1.0 - t_run) * pm.length[rseg]
