@@ -6,7 +6,7 @@ DEMO_DIR ?= demo-out
 export QT_QPA_PLATFORM ?= offscreen
 PYTEST := $(PY) -m pytest
 
-.PHONY: deps demo test test-unit test-qgis test-desktop run package bench translations clean
+.PHONY: deps demo test test-unit test-qgis test-postgis test-desktop run package bench translations clean
 
 deps:
 	@scripts/deps.sh
@@ -21,13 +21,17 @@ demo: deps translations
 
 # Unit tests run without QGIS (pytest-qgis and pytest-qt disabled); then the
 # QGIS tests headless; then the real desktop under Xvfb.
-test: deps translations test-unit test-qgis test-desktop
+test: deps translations test-unit test-qgis test-postgis test-desktop
 
 test-unit:
 	$(PYTEST) -p no:pytest_qgis -p no:pytestqt tests/unit
 
 test-qgis:
 	$(PYTEST) tests/qgis
+
+# PostGIS store against a throwaway cluster (skips only without PostgreSQL binaries).
+test-postgis:
+	$(PYTEST) -p no:pytest_qgis -p no:pytestqt tests/postgis
 
 test-desktop:
 	$(PYTEST) -p no:pytest_qgis tests/desktop

@@ -21,7 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="renewal-planner", description="Renewal Planner / 城市更新规划助手")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    s = sub.add_parser("init", help="create an empty project GeoPackage")
+    s = sub.add_parser("init", help="create an empty project: a GeoPackage, or a PostGIS schema "
+                                    "(postgresql://user@host/db?schema=NAME)")
     s.add_argument("project")
     s.add_argument("--crs", default=None, help="projected CRS in metres (default EPSG:4547)")
     s.add_argument("--qgs", action="store_true", help="also write a QGIS project file beside it")
@@ -69,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("project")
     r.add_argument("file", metavar="FILE.xlsx")
     r.add_argument("--reviewer", help="who reviewed, where the sheet's reviewer cell is not filled")
+
+    s = sub.add_parser("grant", help="PostGIS only: create or update a database role with the rights of a "
+                                     "viewer, a planner or one utility owner (row-level security)")
+    s.add_argument("project")
+    s.add_argument("--role", required=True, help="database role name (created if missing)")
+    g = s.add_mutually_exclusive_group(required=True)
+    g.add_argument("--viewer", action="store_true", help="reads everything")
+    g.add_argument("--planner", action="store_true", help="writes the plan layers, runs checks, reviews")
+    g.add_argument("--utility", metavar="OWNER",
+                   help="writes only pipe_point / pipe_segment rows whose owner is OWNER")
 
     from .tools.report import add_arguments as _report_arguments
 
@@ -166,6 +177,21 @@ def cmd_report(args) -> int:
 
 
 COMMANDS["report"] = cmd_report
+
+
+def cmd_grant(args) -> int:
+    from .layers import pg
+    from .layers.project import is_pg
+
+    if not is_pg(args.project):
+        raise InputError("grant works on a PostGIS project only (postgresql://user@host/db?schema=NAME)",
+                         file=args.project)
+    kind = "viewer" if args.viewer else "planner" if args.planner else "utility"
+    print(pg.grant(args.project, args.role, kind, owner=args.utility))
+    return 0
+
+
+COMMANDS["grant"] = cmd_grant
 
 
 def main(argv=None) -> int:
