@@ -75,7 +75,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="100k segments only, no PostGIS")
     ap.add_argument("--no-postgis", action="store_true")
     ap.add_argument("--no-duckdb", action="store_true")
-    ap.add_argument("--no-per-rule", action="store_true", help="skip the one-process-per-rule jobs")
+    ap.add_argument("--per-rule", action="store_true",
+                    help="also run each rule in its own process (own peak memory; default only up to 200k "
+                         "segments: at 1M every job re-reads the city)")
     ap.add_argument("--seed", type=int, default=20240611)
     a = ap.parse_args(argv)
     n = 100_000 if a.quick else a.segments
@@ -100,7 +102,7 @@ def main(argv=None) -> int:
     log(f"engine, all rules together, {base_n:,} segments (scaling) ...")
     eng_base = run_job({"job": "engine", "gpkg": base_path}, f"engine-all-{base_n}", outdir)
     per_rule = {}
-    if not a.no_per_rule:
+    if a.per_rule or n <= 200_000:
         for rid in RULES:
             if eng_all.get("status", {}).get(rid, "").startswith("not built"):
                 continue
