@@ -60,6 +60,14 @@ def find_layer(table: str, project_path: str = None):
     return cands[0] if cands else None
 
 
+def _deleted(obj) -> bool:
+    try:
+        from qgis.PyQt import sip
+    except ImportError:  # pragma: no cover
+        import sip
+    return obj is None or sip.isdeleted(obj)
+
+
 class Labels(QgsMapCanvasItem):
     """Short text labels at map points (the skip reasons of the preview)."""
 
@@ -71,6 +79,8 @@ class Labels(QgsMapCanvasItem):
 
     def set_items(self, items):
         self.items = list(items)
+        if _deleted(self._canvas):
+            return
         self.setRect(self._canvas.extent())
         self.update()
 
@@ -406,7 +416,8 @@ class RowMapTool(QgsMapTool):
             self.panel.show()
 
     def deactivate(self):
-        self.cancel()
+        if not _deleted(self.canvas()):
+            self.cancel()
         if self.panel is not None:
             self.panel.hide()
         super().deactivate()
