@@ -264,13 +264,16 @@ def compute_quantities(project: str, area: str = None) -> dict:
     """
     import shapely
 
-    from ..layers.project import require_project
+    from ..layers.project import is_pg, require_project
 
     pd = _pd()
     _gpd()
-    if not isinstance(project, str) or not project.lower().endswith(".gpkg"):
+    if is_pg(project):  # a PostGIS project: same layers through layers/io.py
+        pass
+    elif not isinstance(project, str) or not project.lower().endswith(".gpkg"):
         raise InputError("a project must be a GeoPackage (.gpkg)", file=project)
-    project = os.path.abspath(project)
+    else:
+        project = os.path.abspath(project)
     require_project(project)
 
     areas_df = _read(project, "renovation_area")

@@ -102,3 +102,19 @@ def test_cli_check_json(demo_pg, capsys):
 
     rows = json.loads(capsys.readouterr().out)
     assert rows and {r["rule_id"] for r in rows} == {"pipe_under_road"}
+
+
+def test_quantities_same_as_geopackage(demo_gpkg, demo_pg):
+    import pandas as pd
+
+    from renewal_planner.tools import quantities
+
+    a = quantities.compute_quantities(demo_gpkg["project"])
+    b = quantities.compute_quantities(demo_pg)
+    assert list(a) == list(b)
+    assert len(a["summary"]) > 0
+    for theme in a:
+        x, y = a[theme], b[theme]
+        if isinstance(x, pd.DataFrame):
+            pd.testing.assert_frame_equal(x.reset_index(drop=True), y.reset_index(drop=True),
+                                          check_dtype=False, obj=theme)
