@@ -472,7 +472,8 @@ def write_xlsx(path: str, findings, meta: dict, lang: str, ctx=None) -> str:
     values = {c: data[c].to_numpy(dtype=object) for c in cols}
     labels = {}
     for name in coded:
-        m = {c: _both(lang, zh, en) for c, zh, en in schema.model().domain(fields[cols.index(name)].domain).codes}
+        domain = schema.model().domain(fields[cols.index(name)].domain)
+        m = {c: _both(lang, zh, en) for c, zh, en in domain.codes}
         labels[name] = [m.get(v, "") for v in values[name]]
     n = len(findings)
     for i in range(n):
@@ -789,8 +790,6 @@ class _Maps:
         return layout, footer
 
     def atlas(self, meta):
-        from qgis.core import QgsLayoutAtlas  # noqa: F401  (the layout's own atlas)
-
         layout = self._layout("atlas")
         atlas = layout.atlas()
         atlas.setCoverageLayer(self.coverage)
@@ -956,7 +955,8 @@ class _Maps:
                f"<title>{e(_t(lang, 'title'))} - {e(meta['name'])}</title><style>{CSS}</style></head><body>",
                f"<h1>{e(_t(lang, 'title'))}</h1>",
                f"<p class='meta'>{e(_t(lang, 'project'))}: {e(meta['name'])} &nbsp; "
-               f"{e(_t(lang, 'date'))}: {e(meta['date'])} &nbsp; {e(_t(lang, 'crs'))}: {e(meta['crs_text'])}</p>",
+               f"{e(_t(lang, 'date'))}: {e(meta['date'])} &nbsp; "
+               f"{e(_t(lang, 'crs'))}: {e(meta['crs_text'])}</p>",
                f"<p>{e(_t(lang, 'findings'))}: {len(f)} &nbsp; {e(_t(lang, 'open'))}: {n_open}</p>"]
         if not len(f):
             out.append(f"<p>{e(_t(lang, 'no_findings'))}</p>")
@@ -965,7 +965,8 @@ class _Maps:
         ctx(0.02, "cover")
         cover, _ = self.cover(meta)
         out.append(f"<h2>{e(_t(lang, 'overview'))}</h2>")
-        out.append(f"<img class='map' alt='overview' src='data:image/png;base64,{self._png(cover, self.cover_map)}'>")
+        out.append(f"<img class='map' alt='overview' "
+                   f"src='data:image/png;base64,{self._png(cover, self.cover_map)}'>")
         out.append(f"<h2>{e(_t(lang, 'summary'))}</h2>")
         header, rows = summary_table(f, lang)
         out.append(_html_table(header, rows, cls="summary"))
@@ -997,7 +998,8 @@ CSS = ("body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:
        "th,td{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top}"
        "th{background:#eee}.summary td:not(:first-child){text-align:right}"
        "img.map{max-width:100%;border:1px solid #888}.finding{page-break-inside:avoid;margin-top:2em}"
-       ".finding img{float:left;margin-right:1em;width:60%}.finding::after{content:'';display:block;clear:both}"
+       ".finding img{float:left;margin-right:1em;width:60%}"
+       ".finding::after{content:'';display:block;clear:both}"
        ".note{color:#a50}.meta{color:#555}")
 
 
