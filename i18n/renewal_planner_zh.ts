@@ -1451,4 +1451,106 @@
         <translation>行道树排布</translation>
     </message>
 </context>
+<context>
+    <name>AnalysisTools</name>
+    <message>
+        <location filename="../plugin/maptools/analysis_tools.py" line="1"/>
+        <source>Renewal Planner analysis tools</source>
+        <translation>城市更新规划助手 分析工具</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/analysis_tools.py" line="1"/>
+        <source>Cross-section / 横断面</source>
+        <translation>横断面 / Cross-section</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/analysis_tools.py" line="1"/>
+        <source>Draw a section line across a street: its pipes at their depths, with clearances</source>
+        <translation>横跨街道画一条剖切线：显示管线的埋深位置及其间净距</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/analysis_tools.py" line="1"/>
+        <source>Profile / 纵断面</source>
+        <translation>纵断面 / Profile</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/analysis_tools.py" line="1"/>
+        <source>Click a pipe: the longitudinal profile of its run, with slopes and crossings</source>
+        <translation>点击一条管线：显示其所在管段串的纵断面、坡度及交叉管线</translation>
+    </message>
+</context>
+<context>
+    <name>PlotPanel</name>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="1"/>
+        <source>Export PNG…</source>
+        <translation>导出 PNG…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="1"/>
+        <source>Export SVG…</source>
+        <translation>导出 SVG…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="1"/>
+        <source>Export PDF…</source>
+        <translation>导出 PDF…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="1"/>
+        <source>Export the plot</source>
+        <translation>导出图件</translation>
+    </message>
+</context>
+<context>
+    <name>SectionMapTool</name>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="1"/>
+        <source>Cross-section</source>
+        <translation>横断面</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="1"/>
+        <source>No cross-section: {0}</source>
+        <translation>无法生成横断面：{0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="1"/>
+        <source>{0} pipes cut, {1} clearance breaches; ground: {2}</source>
+        <translation>剖切到 {0} 条管线，净距不足 {1} 处；地面线来源：{2}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="1"/>
+        <source>Cross-section / 横断面</source>
+        <translation>横断面 / Cross-section</translation>
+    </message>
+</context>
+<context>
+    <name>ProfileMapTool</name>
+    <message>
+        <location filename="../plugin/maptools/profile_tool.py" line="1"/>
+        <source>Profile</source>
+        <translation>纵断面</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/profile_tool.py" line="1"/>
+        <source>No profile: {0}</source>
+        <translation>无法生成纵断面：{0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/profile_tool.py" line="1"/>
+        <source>Click on a pipe segment.</source>
+        <translation>请点击一条管线段。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/profile_tool.py" line="1"/>
+        <source>{0} segments, {1} m; {2} reverse slopes; {3} crossings too close</source>
+        <translation>{0} 段，{1} 米；倒坡 {2} 处；交叉净距不足 {3} 处</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/profile_tool.py" line="1"/>
+        <source>Profile / 纵断面</source>
+        <translation>纵断面 / Profile</translation>
+    </message>
+</context>
 </TS>

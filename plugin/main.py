@@ -50,6 +50,7 @@ class RenewalPlannerPlugin:
         self.action = None
         self.dock = None
         self.row_tools = None
+        self.analysis_tools = None
         self.problems = []
         self.dependency_message = ""
 
@@ -113,6 +114,11 @@ class RenewalPlannerPlugin:
         self.row_tools = RowTools(self.iface, lambda: self.dock.current_project() if self.dock else None)
         self.row_tools.init_gui()
 
+        from .maptools.analysis_tools import AnalysisTools  # cross-section / profile (issue 5)
+
+        self.analysis_tools = AnalysisTools(self.iface, lambda: self.dock.current_project() if self.dock else None)
+        self.analysis_tools.init_gui()
+
         if self.problems:
             self.warn_missing_dependencies()
 
@@ -149,6 +155,9 @@ class RenewalPlannerPlugin:
             self.action.blockSignals(False)
 
     def unload(self):
+        if self.analysis_tools is not None:
+            self.analysis_tools.unload()
+            self.analysis_tools = None
         if self.row_tools is not None:
             self.row_tools.unload()
             self.row_tools = None
