@@ -130,6 +130,12 @@ def cmd_demo(args) -> int:
     for line in quantities.summary_lines(q):
         print("  " + line)
     print(f"  workbook: {q_path}")
+    from .tools import report
+
+    print("reports:")
+    for ext in ("pdf", "html", "xlsx"):
+        out = report.write_report(project, os.path.join(os.path.dirname(project), f"report.{ext}"))
+        print(f"  {out['path']}")
     print(f"open in QGIS: {result.get('qgs') or project}")
     return 0
 
