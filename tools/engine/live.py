@@ -130,6 +130,7 @@ class LiveCache:
         self._windows = {}       # layer -> OrderedDict[(x0, y0, x1, y1)] = frame
         self._rules = {}
         self._crs = None
+        self._empty = {}
         self.reads = 0           # GeoPackage reads done (for tests and the bench)
         self._lock = threading.RLock()
 
@@ -139,6 +140,7 @@ class LiveCache:
             self._key = key
             self._windows = {}
             self._crs = None
+            self._empty = {}
 
     def rules(self, rules_path=None):
         from ..ruleset import load_rules
@@ -152,8 +154,18 @@ class LiveCache:
         with self._lock:
             self._check(project)
             if self._crs is None:
-                self._crs = io.project_crs(project)
+                from pyproj import CRS
+
+                crs = io.project_crs(project)
+                self._crs = CRS.from_user_input(crs) if crs else None
             return self._crs
+
+    def empty(self, name):
+        """An empty frame of layer ``name`` (shared: rules do not change their inputs)."""
+        with self._lock:
+            if name not in self._empty:
+                self._empty[name] = io.empty_frame(name, crs=self._crs)
+            return self._empty[name]
 
     def layer(self, project: str, name: str, bbox):
         """Active features of ``name`` whose geometry meets the box ``bbox``
@@ -209,21 +221,18 @@ def feature_frame(layer_name: str, feature: dict, crs=None):
 
     lyr = schema.model().layer(layer_name)
     geom = feature.get("geometry", feature.get("geom"))
-    row = {}
+    data = {}
     for f in lyr.fields:
         v = feature.get(f.name)
         if _is_null(v):
             v = f.default
         if f.type in ("real", "integer"):
-            v = np.nan if _is_null(v) else float(v)
-        row[f.name] = v
-    df = pd.DataFrame([row])
-    for f in lyr.fields:
-        if f.type in ("real", "integer"):
-            df[f.name] = df[f.name].astype(float)
+            data[f.name] = np.array([np.nan if _is_null(v) else float(v)], dtype=float)
         else:
-            df[f.name] = df[f.name].astype(object)
-    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([geom], crs=crs), crs=crs)
+            a = np.empty(1, dtype=object)
+            a[0] = v
+            data[f.name] = a
+    return gpd.GeoDataFrame(pd.DataFrame(data), geometry=gpd.GeoSeries([geom], crs=crs), crs=crs)
 
 
 def _is_null(v):
@@ -250,14 +259,15 @@ def _merge(neighbours, feat, uid):
 class LiveContext(CheckContext):
     """A CheckContext over frames given up front (no reads)."""
 
-    def __init__(self, project, rules, frames: dict, dem=None, crs=None):
+    def __init__(self, project, rules, frames: dict, dem=None, empty=None, pipes=None):
         super().__init__(project, rules, dem=dem)
         self._frames = frames
-        self._crs = crs
+        self._empty = empty
+        self._pipes = pipes
 
     def layer(self, name):
         if name not in self._frames:
-            self._frames[name] = io.empty_frame(name, crs=self._crs)
+            self._frames[name] = self._empty(name) if self._empty else io.empty_frame(name)
         return self._frames[name]
 
 
@@ -316,40 +326,45 @@ def check_feature(project: str, layer_name: str, feature: dict, rules=None, dem=
     merged = [r for r in ids if r in SAME_LAYER]
     lane = [r for r in ids if r == LANE_WIDTH and layer_name != LANE]
 
-    def others(rule_ids, own):
-        names = {n for r in rule_ids for n in RULES[r][2]}
-        if "pipe_segment" in names:
-            names.add("pipe_point")  # the pipe model reads depths and ground at the ends
-        out = {}
-        for n in sorted(names - {own, "pipe_point"}):
-            out[n] = read(n, near)
-        if "pipe_point" in names and own != "pipe_point":
-            out["pipe_point"] = read("pipe_point", _pipe_box(near, out.get("pipe_segment"), own, feat))
-        return out
+    # the neighbourhood, read once for every rule that runs
+    names = {n for r in solo + merged for n in RULES[r][2]}
+    if "pipe_segment" in names:
+        names.add("pipe_point")  # the pipe model reads depths and ground at the pipes' ends
+    base = {n: read(n, near) for n in sorted(names - {layer_name, "pipe_point"})}
+    own_merged = _merge(read(layer_name, near), feat, uid) if merged else None
+    if "pipe_point" in names and layer_name != "pipe_point":
+        pipes = own_merged if layer_name == "pipe_segment" and merged else base.get("pipe_segment")
+        ends = [f for f in (pipes, feat if layer_name == "pipe_segment" else None) if f is not None]
+        base["pipe_point"] = read("pipe_point", _pipe_box(near, ends))
 
-    def run(rule_ids, layers):
-        ctx = LiveContext(project, ruleset, layers, dem=dem, crs=crs)
+    def run(rule_ids, layers, pipes=None):
+        ctx = LiveContext(project, ruleset, layers, dem=dem, empty=cache.empty, pipes=pipes)
         for rid in rule_ids:
             df = rule_function(rid)(ctx)
             if len(df):
                 frames.append(df[FINDING_COLUMNS])
+        return ctx
 
-    if solo:
-        layers = others(solo, layer_name)
-        layers[layer_name] = feat
-        run(solo, layers)
+    shared_pipes = None
     if merged:
-        layers = others(merged, layer_name)
-        layers[layer_name] = _merge(read(layer_name, near), feat, uid)
-        layers["pipe_point"] = read("pipe_point", _pipe_box(near, layers[layer_name], None, None))
-        run(merged, layers)
+        ctx = run(merged, dict(base, **{layer_name: own_merged}))
+        if layer_name == "pipe_segment" and ctx._pipes is not None:
+            # prepare_pipes works row by row: the edited pipe's row of the
+            # neighbourhood's model is its model alone
+            from .pipes import PipeModel
+
+            k = len(own_merged) - 1
+            shared_pipes = PipeModel(ctx._pipes.frame.iloc[[k]].reset_index(drop=True), ruleset)
+    if solo:
+        run(solo, dict(base, **{layer_name: feat}), pipes=shared_pipes)
     touched = set()
     if lane:
         lanes = read(LANE, geom.bounds)
         if len(lanes):
             import shapely
 
-            u = float(np.nanmax(np.append(LiveContext(project, ruleset, {}).plan_acc_h(lanes), 0.0)))
+            ctx0 = LiveContext(project, ruleset, {}, empty=cache.empty)
+            u = float(np.nanmax(np.append(ctx0.plan_acc_h(lanes), 0.0))) + float(ctx0.plan_acc_h(feat)[0])
             hit = shapely.dwithin(lanes.geometry.to_numpy(), geom, u + 1e-9)
             lanes = lanes.loc[hit].reset_index(drop=True)
         if len(lanes):
@@ -374,12 +389,9 @@ def check_feature(project: str, layer_name: str, feature: dict, rules=None, dem=
     return _finish(out, ruleset, format_messages)
 
 
-def _pipe_box(near, pipes, own, feat):
-    """The box of pipe points a pipe model needs: ``near`` and the ends of the pipes."""
-    boxes = [near]
-    for f in (pipes, feat if own == "pipe_segment" else None):
-        if f is not None and len(f):
-            boxes.append(tuple(f.total_bounds))
+def _pipe_box(near, frames):
+    """The box of pipe points a pipe model needs: ``near`` and the pipes' ends."""
+    boxes = [near] + [tuple(f.total_bounds) for f in frames if len(f)]
     b = np.array(boxes, dtype=float)
     return (b[:, 0].min() - 0.01, b[:, 1].min() - 0.01, b[:, 2].max() + 0.01, b[:, 3].max() + 0.01)
 
