@@ -123,7 +123,7 @@ class LiveCache:
     asked box a window is read, so that drawing nearby hits the cache.
     """
 
-    def __init__(self, window_m: float = 150.0, max_windows: int = 16):
+    def __init__(self, window_m: float = 300.0, max_windows: int = 16):
         self.window_m = float(window_m)
         self.max_windows = int(max_windows)
         self._key = None
