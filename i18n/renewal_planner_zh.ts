@@ -2,6 +2,34 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
 <context>
+    <name>AnalysisTools</name>
+    <message>
+        <location filename="../plugin/maptools/analysis_tools.py" line="33"/>
+        <source>Renewal Planner analysis tools</source>
+        <translation>城市更新规划助手 分析工具</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/analysis_tools.py" line="35"/>
+        <source>Cross-section / 横断面</source>
+        <translation>横断面 / Cross-section</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/analysis_tools.py" line="35"/>
+        <source>Draw a section line across a street: its pipes at their depths, with clearances</source>
+        <translation>横跨街道画一条剖切线：显示管线的埋深位置及其间净距</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/analysis_tools.py" line="37"/>
+        <source>Profile / 纵断面</source>
+        <translation>纵断面 / Profile</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/analysis_tools.py" line="37"/>
+        <source>Click a pipe: the longitudinal profile of its run, with slopes and crossings</source>
+        <translation>点击一条管线：显示其所在管段串的纵断面、坡度及交叉管线</translation>
+    </message>
+</context>
+<context>
     <name>CheckAlgorithm</name>
     <message>
         <location filename="../plugin/algorithms.py" line="180"/>
@@ -805,6 +833,100 @@
     </message>
 </context>
 <context>
+    <name>LiveChecks</name>
+    <message>
+        <location filename="../plugin/live_checks.py" line="137"/>
+        <source>Check while drawing / 边画边查</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/live_checks.py" line="142"/>
+        <source>Check every feature as it is drawn or changed, against the rules that involve its layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/live_checks.py" line="265"/>
+        <source>Checking the edited features</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/live_checks.py" line="293"/>
+        <source>Check while drawing failed: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/live_checks.py" line="322"/>
+        <source>Check while drawing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/live_checks.py" line="327"/>
+        <source> … and {0} more (Checks tab)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/live_checks.py" line="335"/>
+        <source>{0}: no conflicts now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/live_checks.py" line="377"/>
+        <source>live (unsaved)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PlotPanel</name>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="117"/>
+        <source>Export PNG…</source>
+        <translation>导出 PNG…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="117"/>
+        <source>Export SVG…</source>
+        <translation>导出 SVG…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="117"/>
+        <source>Export PDF…</source>
+        <translation>导出 PDF…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="155"/>
+        <source>Export the plot</source>
+        <translation>导出图件</translation>
+    </message>
+</context>
+<context>
+    <name>ProfileMapTool</name>
+    <message>
+        <location filename="../plugin/maptools/profile_tool.py" line="37"/>
+        <source>Profile</source>
+        <translation>纵断面</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/profile_tool.py" line="85"/>
+        <source>No profile: {0}</source>
+        <translation>无法生成纵断面：{0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/profile_tool.py" line="71"/>
+        <source>Click on a pipe segment.</source>
+        <translation>请点击一条管线段。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/profile_tool.py" line="91"/>
+        <source>{0} segments, {1} m; {2} reverse slopes; {3} crossings too close</source>
+        <translation>{0} 段，{1} 米；倒坡 {2} 处；交叉净距不足 {3} 处</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/profile_tool.py" line="100"/>
+        <source>Profile / 纵断面</source>
+        <translation>纵断面 / Profile</translation>
+    </message>
+</context>
+<context>
     <name>ProjectTab</name>
     <message>
         <location filename="../plugin/dock.py" line="91"/>
@@ -994,27 +1116,27 @@
 <context>
     <name>RenewalPlannerPlugin</name>
     <message>
-        <location filename="../plugin/main.py" line="133"/>
+        <location filename="../plugin/main.py" line="154"/>
         <source>Renewal Planner</source>
         <translation>城市更新规划助手</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="105"/>
+        <location filename="../plugin/main.py" line="107"/>
         <source>Show or hide the Renewal Planner dock</source>
         <translation>显示或隐藏城市更新规划助手面板</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="122"/>
+        <location filename="../plugin/main.py" line="143"/>
         <source>{0} {1} (need &gt;= {2})</source>
         <translation>{0} {1}（需要 &gt;= {2}）</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="122"/>
+        <location filename="../plugin/main.py" line="143"/>
         <source>{0} (not installed)</source>
         <translation>{0}（未安装）</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="126"/>
+        <location filename="../plugin/main.py" line="147"/>
         <source>QGIS&apos;s Python lacks {0}. Install with: {1} (add --break-system-packages on Debian 12 and later), or run `make run` from the Renewal Planner source tree. Until then the features that need them are disabled.</source>
         <translation>QGIS 的 Python 缺少 {0}。安装命令：{1}（Debian 12 及更高版本需加 --break-system-packages），或在城市更新规划助手源码目录中运行 `make run`。在此之前，需要这些软件包的功能不可用。</translation>
     </message>
@@ -1236,49 +1358,84 @@
 <context>
     <name>RowMapTool</name>
     <message>
-        <location filename="../plugin/maptools/base.py" line="236"/>
+        <location filename="../plugin/maptools/base.py" line="263"/>
         <source>{0} placed, {1} skipped</source>
         <translation>布置 {0} 个，跳过 {1} 个</translation>
     </message>
     <message>
-        <location filename="../plugin/maptools/base.py" line="284"/>
+        <location filename="../plugin/maptools/base.py" line="311"/>
         <source>No {0} layer in the project: open the project from the Renewal Planner dock first.</source>
         <translation>工程中没有 {0} 图层：请先在城市更新规划助手面板中打开工程。</translation>
     </message>
     <message>
-        <location filename="../plugin/maptools/base.py" line="326"/>
+        <location filename="../plugin/maptools/base.py" line="353"/>
         <source>No line or polygon edge under the click to follow.</source>
         <translation>点击处没有可沿用的线或面边界。</translation>
     </message>
     <message>
-        <location filename="../plugin/maptools/base.py" line="345"/>
+        <location filename="../plugin/maptools/base.py" line="372"/>
         <source>Nothing to place.</source>
         <translation>没有可布置的位置。</translation>
     </message>
     <message>
-        <location filename="../plugin/maptools/base.py" line="349"/>
+        <location filename="../plugin/maptools/base.py" line="376"/>
         <source>Layer {0} is not in edit mode: toggle editing on it first; nothing was added.</source>
         <translation>图层 {0} 未处于编辑状态：请先切换编辑；未添加任何要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/maptools/base.py" line="355"/>
+        <location filename="../plugin/maptools/base.py" line="382"/>
         <source>Every position of the row is skipped: nothing was added.</source>
         <translation>该排所有位置均被跳过：未添加任何要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/maptools/base.py" line="382"/>
+        <location filename="../plugin/maptools/base.py" line="409"/>
         <source>QGIS refused the new features; nothing was added.</source>
         <translation>QGIS 拒绝了新要素；未添加任何要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/maptools/base.py" line="387"/>
+        <location filename="../plugin/maptools/base.py" line="414"/>
         <source>Added {0} features to {1}; {2} positions skipped.</source>
         <translation>已向 {1} 添加 {0} 个要素；跳过 {2} 个位置。</translation>
     </message>
     <message>
-        <location filename="../plugin/maptools/base.py" line="397"/>
+        <location filename="../plugin/maptools/base.py" line="424"/>
         <source>Row</source>
         <translation>成排布置</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="67"/>
+        <source>fire lane</source>
+        <translation>消防通道</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="68"/>
+        <source>cover</source>
+        <translation>井盖</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="69"/>
+        <source>hydrant</source>
+        <translation>消火栓</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="70"/>
+        <source>tree</source>
+        <translation>树木</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="71"/>
+        <source>building</source>
+        <translation>建筑</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="72"/>
+        <source>stall</source>
+        <translation>车位</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/base.py" line="73"/>
+        <source>pipe</source>
+        <translation>管线</translation>
     </message>
 </context>
 <context>
@@ -1307,6 +1464,29 @@
         <location filename="../plugin/maptools/__init__.py" line="37"/>
         <source>Draw a row of trees at a spacing; positions too close to a pipe or in a fire lane are skipped</source>
         <translation>按株距绘制一排树木；距管线过近或位于消防车通道内的位置将被跳过</translation>
+    </message>
+</context>
+<context>
+    <name>SectionMapTool</name>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="192"/>
+        <source>Cross-section</source>
+        <translation>横断面</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="239"/>
+        <source>No cross-section: {0}</source>
+        <translation>无法生成横断面：{0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="246"/>
+        <source>{0} pipes cut, {1} clearance breaches; ground: {2}</source>
+        <translation>剖切到 {0} 条管线，净距不足 {1} 处；地面线来源：{2}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/maptools/section_tool.py" line="255"/>
+        <source>Cross-section / 横断面</source>
+        <translation>横断面 / Cross-section</translation>
     </message>
 </context>
 <context>
@@ -1449,108 +1629,6 @@
         <location filename="../plugin/maptools/tree_row_tool.py" line="88"/>
         <source>Tree row</source>
         <translation>行道树排布</translation>
-    </message>
-</context>
-<context>
-    <name>AnalysisTools</name>
-    <message>
-        <location filename="../plugin/maptools/analysis_tools.py" line="1"/>
-        <source>Renewal Planner analysis tools</source>
-        <translation>城市更新规划助手 分析工具</translation>
-    </message>
-    <message>
-        <location filename="../plugin/maptools/analysis_tools.py" line="1"/>
-        <source>Cross-section / 横断面</source>
-        <translation>横断面 / Cross-section</translation>
-    </message>
-    <message>
-        <location filename="../plugin/maptools/analysis_tools.py" line="1"/>
-        <source>Draw a section line across a street: its pipes at their depths, with clearances</source>
-        <translation>横跨街道画一条剖切线：显示管线的埋深位置及其间净距</translation>
-    </message>
-    <message>
-        <location filename="../plugin/maptools/analysis_tools.py" line="1"/>
-        <source>Profile / 纵断面</source>
-        <translation>纵断面 / Profile</translation>
-    </message>
-    <message>
-        <location filename="../plugin/maptools/analysis_tools.py" line="1"/>
-        <source>Click a pipe: the longitudinal profile of its run, with slopes and crossings</source>
-        <translation>点击一条管线：显示其所在管段串的纵断面、坡度及交叉管线</translation>
-    </message>
-</context>
-<context>
-    <name>PlotPanel</name>
-    <message>
-        <location filename="../plugin/maptools/section_tool.py" line="1"/>
-        <source>Export PNG…</source>
-        <translation>导出 PNG…</translation>
-    </message>
-    <message>
-        <location filename="../plugin/maptools/section_tool.py" line="1"/>
-        <source>Export SVG…</source>
-        <translation>导出 SVG…</translation>
-    </message>
-    <message>
-        <location filename="../plugin/maptools/section_tool.py" line="1"/>
-        <source>Export PDF…</source>
-        <translation>导出 PDF…</translation>
-    </message>
-    <message>
-        <location filename="../plugin/maptools/section_tool.py" line="1"/>
-        <source>Export the plot</source>
-        <translation>导出图件</translation>
-    </message>
-</context>
-<context>
-    <name>SectionMapTool</name>
-    <message>
-        <location filename="../plugin/maptools/section_tool.py" line="1"/>
-        <source>Cross-section</source>
-        <translation>横断面</translation>
-    </message>
-    <message>
-        <location filename="../plugin/maptools/section_tool.py" line="1"/>
-        <source>No cross-section: {0}</source>
-        <translation>无法生成横断面：{0}</translation>
-    </message>
-    <message>
-        <location filename="../plugin/maptools/section_tool.py" line="1"/>
-        <source>{0} pipes cut, {1} clearance breaches; ground: {2}</source>
-        <translation>剖切到 {0} 条管线，净距不足 {1} 处；地面线来源：{2}</translation>
-    </message>
-    <message>
-        <location filename="../plugin/maptools/section_tool.py" line="1"/>
-        <source>Cross-section / 横断面</source>
-        <translation>横断面 / Cross-section</translation>
-    </message>
-</context>
-<context>
-    <name>ProfileMapTool</name>
-    <message>
-        <location filename="../plugin/maptools/profile_tool.py" line="1"/>
-        <source>Profile</source>
-        <translation>纵断面</translation>
-    </message>
-    <message>
-        <location filename="../plugin/maptools/profile_tool.py" line="1"/>
-        <source>No profile: {0}</source>
-        <translation>无法生成纵断面：{0}</translation>
-    </message>
-    <message>
-        <location filename="../plugin/maptools/profile_tool.py" line="1"/>
-        <source>Click on a pipe segment.</source>
-        <translation>请点击一条管线段。</translation>
-    </message>
-    <message>
-        <location filename="../plugin/maptools/profile_tool.py" line="1"/>
-        <source>{0} segments, {1} m; {2} reverse slopes; {3} crossings too close</source>
-        <translation>{0} 段，{1} 米；倒坡 {2} 处；交叉净距不足 {3} 处</translation>
-    </message>
-    <message>
-        <location filename="../plugin/maptools/profile_tool.py" line="1"/>
-        <source>Profile / 纵断面</source>
-        <translation>纵断面 / Profile</translation>
     </message>
 </context>
 </TS>

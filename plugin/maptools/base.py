@@ -60,6 +60,20 @@ def find_layer(table: str, project_path: str = None):
     return cands[0] if cands else None
 
 
+def short_reason(code: str) -> str:
+    """A short map label for a skip reason code (the tooltip has the full text)."""
+    first = code.split(",")[0]
+    return {
+        "fire_lane": QCoreApplication.translate("RowMapTool", "fire lane"),
+        "structure": QCoreApplication.translate("RowMapTool", "cover"),
+        "hydrant": QCoreApplication.translate("RowMapTool", "hydrant"),
+        "tree": QCoreApplication.translate("RowMapTool", "tree"),
+        "building": QCoreApplication.translate("RowMapTool", "building"),
+        "stall": QCoreApplication.translate("RowMapTool", "stall"),
+        "pipe": QCoreApplication.translate("RowMapTool", "pipe"),
+    }.get(first, first)
+
+
 def _deleted(obj) -> bool:
     try:
         from qgis.PyQt import sip
@@ -96,8 +110,13 @@ class Labels(QgsMapCanvasItem):
         painter.setFont(QFont("Sans", 8))
         painter.setPen(QPen(SKIP_COLOUR))
         origin = self.pos()
+        last = {}
         for p, text in self.items:
             c = self.toCanvasCoordinates(p)
+            prev = last.get(text)
+            if prev is not None and abs(prev.x() - c.x()) + abs(prev.y() - c.y()) < 60:
+                continue  # one label for a run of positions skipped for the same reason
+            last[text] = c
             painter.drawText(QPointF(c.x() - origin.x() + 3, c.y() - origin.y() - 3), text)
 
 
@@ -225,14 +244,12 @@ class RowMapTool(QgsMapTool):
         line = QgsGeometry.fromPolylineXY([QgsPointXY(*p) for p in points])
         self.line_band.setToGeometry(line, layer)
         labels = []
-        zh = use_chinese()
-        for g, skipped, reason in zip(self.result.geometry, self.result["skipped"],
-                                      self.result["reason_zh" if zh else "reason_en"]):
+        for g, skipped, reason in zip(self.result.geometry, self.result["skipped"], self.result["reason"]):
             qg = QgsGeometry.fromWkt(g.wkt)
             (self.skip_band if skipped else self.ok_band).addGeometry(qg, layer)
             if skipped:
                 c = qg.centroid().asPoint() if qg.type() != QgsWkbTypes.PointGeometry else qg.asPoint()
-                labels.append((self.toMapCoordinates(layer, c) if layer is not None else c, reason))
+                labels.append((self.toMapCoordinates(layer, c) if layer is not None else c, short_reason(reason)))
         self.labels.set_items(labels)
         if self.panel is not None:
             self.panel.show_summary(self.summary())
