@@ -44,6 +44,15 @@ def list_layers(project: str) -> list:
         con.close()
 
 
+def _has_arrow() -> bool:
+    """pyogrio reads about 5x faster through Arrow when pyarrow is there."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def empty_frame(name: str, crs=None):
     """An empty GeoDataFrame with the columns of data-model layer ``name``."""
     gpd = _gpd()
@@ -96,7 +105,7 @@ def read_layer(project: str, name: str, columns=None, where: str = None, bbox=No
     kwargs = dict(layer=name, columns=cols, where=where, bbox=bbox)
     if lyr.geometry is None:
         kwargs["read_geometry"] = False
-    df = pyogrio.read_dataframe(project, **kwargs)
+    df = pyogrio.read_dataframe(project, use_arrow=_has_arrow(), **kwargs)
     for f in lyr.fields:  # absent optional fields read as all-null
         if f.name not in df.columns and (columns is None or f.name in columns):
             df[f.name] = None
