@@ -837,42 +837,42 @@
     <message>
         <location filename="../plugin/live_checks.py" line="137"/>
         <source>Check while drawing / 边画边查</source>
-        <translation type="unfinished"></translation>
+        <translation>边画边查 / Check while drawing</translation>
     </message>
     <message>
         <location filename="../plugin/live_checks.py" line="142"/>
         <source>Check every feature as it is drawn or changed, against the rules that involve its layer</source>
-        <translation type="unfinished"></translation>
+        <translation>每个要素绘制或修改时，即按涉及其图层的规则进行检查</translation>
     </message>
     <message>
-        <location filename="../plugin/live_checks.py" line="265"/>
+        <location filename="../plugin/live_checks.py" line="272"/>
         <source>Checking the edited features</source>
-        <translation type="unfinished"></translation>
+        <translation>正在检查编辑的要素</translation>
     </message>
     <message>
-        <location filename="../plugin/live_checks.py" line="293"/>
+        <location filename="../plugin/live_checks.py" line="300"/>
         <source>Check while drawing failed: {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>边画边查失败：{0}</translation>
     </message>
     <message>
-        <location filename="../plugin/live_checks.py" line="322"/>
+        <location filename="../plugin/live_checks.py" line="329"/>
         <source>Check while drawing</source>
-        <translation type="unfinished"></translation>
+        <translation>边画边查</translation>
     </message>
     <message>
-        <location filename="../plugin/live_checks.py" line="327"/>
+        <location filename="../plugin/live_checks.py" line="334"/>
         <source> … and {0} more (Checks tab)</source>
-        <translation type="unfinished"></translation>
+        <translation> … 另有 {0} 条（见检查页）</translation>
     </message>
     <message>
-        <location filename="../plugin/live_checks.py" line="335"/>
+        <location filename="../plugin/live_checks.py" line="342"/>
         <source>{0}: no conflicts now</source>
-        <translation type="unfinished"></translation>
+        <translation>{0}：已无冲突</translation>
     </message>
     <message>
-        <location filename="../plugin/live_checks.py" line="377"/>
+        <location filename="../plugin/live_checks.py" line="384"/>
         <source>live (unsaved)</source>
-        <translation type="unfinished"></translation>
+        <translation>实时（未保存）</translation>
     </message>
 </context>
 <context>

@@ -51,6 +51,7 @@ class RenewalPlannerPlugin:
         self.dock = None
         self.row_tools = None
         self.analysis_tools = None
+        self.live_checks = None
         self.problems = []
         self.dependency_message = ""
 
@@ -119,8 +120,26 @@ class RenewalPlannerPlugin:
         self.analysis_tools = AnalysisTools(self.iface, lambda: self.dock.current_project() if self.dock else None)
         self.analysis_tools.init_gui()
 
+        self._init_live_checks()
+
         if self.problems:
             self.warn_missing_dependencies()
+
+    def _init_live_checks(self) -> None:
+        """Checks while drawing (plugin/live_checks.py): its toggle goes on the drawing toolbar."""
+        from .live_checks import LiveChecks
+
+        try:
+            self.live_checks = LiveChecks(self.iface, lambda: self.dock.current_project() if self.dock else None,
+                                          lambda: self.dock.checks_tab if self.dock else None, self.dock)
+        except ImportError as exc:  # a missing package: the dock already says which
+            log(f"Check while drawing disabled: {exc}", "warning")
+            return
+        toolbar = getattr(self.row_tools, "toolbar", None)
+        action = self.live_checks.make_action(toolbar if toolbar is not None else self.dock)
+        if toolbar is not None:
+            toolbar.addSeparator()
+            toolbar.addAction(action)
 
     def describe_problems(self, problems) -> str:
         if not problems:
@@ -155,6 +174,10 @@ class RenewalPlannerPlugin:
             self.action.blockSignals(False)
 
     def unload(self):
+        if self.live_checks is not None:  # before the toolbar holding its action goes
+            self.live_checks.unload()
+            self.live_checks.deleteLater()
+            self.live_checks = None
         if self.analysis_tools is not None:
             self.analysis_tools.unload()
             self.analysis_tools = None
