@@ -25,6 +25,7 @@ def check_stall_over_structure(ctx):
     import shapely
 
     from .findings import empty_findings, new_findings
+    from .plan_join import PolyEdges, grid_for_geoms, point_polygon
 
     rule = "stall_over_structure"
     rules = ctx.rules
@@ -35,19 +36,21 @@ def check_stall_over_structure(ctx):
     apps = rules.get(rule, "appurtenances")
     covers = rules.get(rule, "default_cover_size_m")
     hyd = rules.get(rule, "hydrant_distance_m")
-    app = pts["appurtenance"].to_numpy(dtype=object)
-    is_h = app == HYDRANT
-    is_c = np.isin(app, list(apps.value))
-    take = np.nonzero(is_h | is_c)[0]
+    # only points with an appurtenance of the list (or a hydrant) take part:
+    # select them on the (Arrow) column first, convert the few
+    app_s = pts["appurtenance"]
+    is_h = (app_s == HYDRANT).to_numpy(dtype=bool, na_value=False)
+    is_c = app_s.isin(list(apps.value)).to_numpy(dtype=bool, na_value=False)
+    take = np.flatnonzero(is_h | is_c)
     if len(take) == 0:
         return empty_findings()
-    app, is_h = app[take], is_h[take]
+    app_s = app_s.iloc[take]
+    is_h = is_h[take]
     size = pts["cover_size"].to_numpy(dtype=float, na_value=np.nan)[take]
-    default = _map(app, covers.value)
+    default = _map(app_s, covers.value)
     own = np.isfinite(size) & (size > 0)
     radius = np.where(own, size, default) / 2.0
     required = np.where(is_h, float(hyd.value), radius)
-    source = np.where(is_h, hyd.cite, np.where(own, "pipe_point.cover_size", covers.cite)).astype(object)
     # point uncertainty: own acc_h, else CJJ 61 from the depth
     gen = "general"
     hmin = float(rules.value(gen, "acc_min_depth_m"))
@@ -59,30 +62,42 @@ def check_stall_over_structure(ctx):
     ok = np.isfinite(required)
     if not ok.any():
         return empty_findings()
-    dmax = float(np.max(required[ok])) + float(acc.max()) + float(acc_s.max())
+    # candidates: the stalls (binned in a grid) whose box comes within each
+    # point's own reach (its requirement + both uncertainties)
     pg = pts.geometry.to_numpy()[take]
+    xy = shapely.get_coordinates(pg)
+    reach = np.where(ok, required + acc + float(acc_s.max()), -np.inf)
     sg = stalls.geometry.to_numpy()
-    tree = shapely.STRtree(pg)
-    js, ipt = tree.query(sg, predicate="dwithin", distance=dmax)
+    grid = grid_for_geoms(sg, extent_hint=2.0 * float(np.max(reach[ok])))
+    live = np.flatnonzero(ok)
+    q, js = grid.pairs(xy[live, 0] - reach[live], xy[live, 1] - reach[live],
+                       xy[live, 0] + reach[live], xy[live, 1] + reach[live])
+    ipt = live[q]
     ctx.progress(0.5, rule)
-    d = shapely.distance(sg[js], pg[ipt])
+    d = point_polygon(xy[ipt, 0], xy[ipt, 1], PolyEdges(sg), js)
     r = required[ipt]
     u = acc[ipt] + acc_s[js]
     h = is_h[ipt]
     # cover: touching counts (<=); hydrant: closer than the distance (<)
-    is_f = np.where(h, d - u < r, d - u <= r) & np.isfinite(r)
+    is_f = np.where(h, d - u < r, d - u <= r)
     cert = np.where(np.where(h, d + u < r, d + u <= r), "certain", "possible")
     f = np.nonzero(is_f)[0]
     js, ipt, d = js[f], ipt[f], d[f]
-    line = shapely.shortest_line(sg[js], pg[ipt])
-    geoms = np.where(d > 0, line, pg[ipt])
+    geoms = pg[ipt].copy()
+    off = d > 0
+    if off.any():
+        geoms[off] = shapely.shortest_line(sg[js[off]], pg[ipt[off]])
     sev = np.where(is_h[ipt], rules.severity(rule, "severity_hydrant"), rules.severity(rule))
-    return new_findings(rule, STALLS, stalls["uid"].to_numpy(dtype=object)[js], POINTS,
-                        pts["uid"].to_numpy(dtype=object)[take][ipt], d, required[ipt], "m", sev,
-                        cert[f], source[ipt], geoms)
+    source = np.where(is_h[ipt], hyd.cite, np.where(own[ipt], "pipe_point.cover_size", covers.cite))
+    return new_findings(rule, STALLS, stalls["uid"].iloc[js].to_numpy(dtype=object), POINTS,
+                        pts["uid"].iloc[take[ipt]].to_numpy(dtype=object), d, required[ipt], "m", sev,
+                        cert[f], source.astype(object), geoms)
 
 
 def _map(codes, table):
+    """Map the codes (a Series) through ``table`` on their distinct values."""
     import pandas as pd
 
-    return pd.Series(codes, dtype=object).map(table).to_numpy(dtype=float, na_value=np.nan)
+    k, uniq = pd.factorize(codes)
+    vals = np.array([float(table.get(u, np.nan)) if u in table else np.nan for u in uniq] + [np.nan])
+    return vals[np.asarray(k)]
