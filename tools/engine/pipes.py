@@ -113,13 +113,17 @@ def sample_dem(path, x, y, crs=None):
 class PipeModel:
     """Active pipe segments with sizes, uncertainty and depth along the line."""
 
-    def __init__(self, frame, rules):
+    def __init__(self, frame, rules, line_index: "LineIndex" = None):
         import shapely
 
         self.frame = frame
         self.rules = rules
         self.geoms = frame.geometry.to_numpy() if len(frame) else np.array([], dtype=object)
-        self.length = shapely.length(self.geoms) if len(frame) else np.zeros(0)
+        self._line_index = line_index
+        if line_index is not None:
+            self.length = line_index.length
+        else:
+            self.length = shapely.length(self.geoms) if len(frame) else np.zeros(0)
         self._ground = np.column_stack([frame["ground_start"].to_numpy(float),
                                         frame["ground_end"].to_numpy(float)]) if len(frame) else np.zeros((0, 2))
         self._cover = np.column_stack([frame["cover_start"].to_numpy(float),
@@ -192,25 +196,52 @@ class PipeModel:
         return self.bottom_depth_at_t(seg_idx, self.fraction(seg_idx, xy))
 
 
-def _default_ref(rules, utility):
-    refs = rules.value("general", "default_depth_ref")
-    if isinstance(refs, dict):
-        default = refs.get("default", "top")
-        util = np.asarray(utility, dtype=object)
-        out = np.full(len(util), default, dtype=object)
-        for cls, ref in refs.items():
-            if cls != "default":
-                out[util == cls] = ref
-        return out
-    return np.full(len(utility), refs, dtype=object)
+def _mask(series, value):
+    """series == value as a plain bool array (missing: False)."""
+    return (series == value).to_numpy(dtype=bool, na_value=False)
+
+
+def _lookup_rows(keys, uids):
+    """Row of ``uids`` (first occurrence) holding each of ``keys``; -1 where
+    none or the key is missing. Hash join in Arrow when it is there."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        def arrow(s):
+            arr = s.array
+            if hasattr(arr, "__arrow_array__"):
+                try:
+                    return arr.__arrow_array__()
+                except Exception:
+                    pass
+            return pa.array(s.astype(object).where(s.notna(), None).to_numpy(dtype=object), type=pa.string())
+
+        k = arrow(keys)
+        u = arrow(uids)
+        if isinstance(u, pa.ChunkedArray):
+            u = u.combine_chunks()
+        if k.type != u.type:
+            k = k.cast(pa.string())
+            u = u.cast(pa.string())
+        r = pc.fill_null(pc.index_in(k, value_set=u, skip_nulls=True), -1)
+        return np.asarray(r.to_numpy(), dtype=np.int64) if isinstance(r, pa.Array) else \
+            np.asarray(r.to_numpy(), dtype=np.int64)
+    except ImportError:
+        import pandas as pd
+
+        u = pd.Index(uids.astype(object))
+        first = ~u.duplicated()
+        idx = pd.Index(u[first]).get_indexer(keys.astype(object))
+        pos = np.nonzero(first)[0]
+        return np.where(idx >= 0, pos[np.maximum(idx, 0)], -1)
 
 
 def prepare_pipes(ctx) -> PipeModel:
     import pandas as pd
-    import shapely
 
     rules = ctx.rules
-    seg = ctx.layer(LAYER).copy()
+    seg = ctx.layer(LAYER).copy(deep=False)
     n = len(seg)
     for c in ("ground_start", "ground_end", "cover_start", "cover_end"):
         seg[c] = np.zeros(n)
@@ -232,20 +263,20 @@ def prepare_pipes(ctx) -> PipeModel:
     height_m = np.nan_to_num(height_m, nan=0.0)
 
     # -- ends: points, ground, depth ----------------------------------------
-    geoms = seg.geometry.to_numpy()
-    p0 = shapely.get_coordinates(shapely.get_point(geoms, 0))
-    p1 = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    li = LineIndex(seg.geometry.to_numpy())
+    p0 = li.coords[li.start]
+    p1 = li.coords[np.maximum(li.end - 1, li.start)]
     pts = ctx.layer("pipe_point") if _has_layer(ctx, "pipe_point") else None
     ground = np.full((n, 2), np.nan)
     pdepth = np.full((n, 2), np.nan)
     if pts is not None and len(pts):
-        p = pts.drop_duplicates("uid").set_index("uid")
-        pg = pd.to_numeric(p["ground_elev"], errors="coerce").astype(float)
-        pdp = pd.to_numeric(p["depth"], errors="coerce").astype(float)
+        pg = _num(pts["ground_elev"])
+        pdp = _num(pts["depth"])
         for k, col in enumerate(("start_uid", "end_uid")):
-            key = seg[col].astype(object)
-            ground[:, k] = key.map(pg).to_numpy(dtype=float, na_value=np.nan)
-            pdepth[:, k] = key.map(pdp).to_numpy(dtype=float, na_value=np.nan)
+            row = _lookup_rows(seg[col], pts["uid"])
+            hit = row >= 0
+            ground[hit, k] = pg[row[hit]]
+            pdepth[hit, k] = pdp[row[hit]]
     if ctx.dem:
         for k, pxy in enumerate((p0, p1)):
             miss = ~np.isfinite(ground[:, k])
@@ -261,15 +292,29 @@ def prepare_pipes(ctx) -> PipeModel:
     depth[only1, 0] = depth[only1, 1]
 
     # -- reference -> depth of outer top / bottom ---------------------------
-    ref = seg["depth_ref"].astype(object).to_numpy()
-    valid = np.isin(ref, ["top", "invert", "center"])
-    ref = np.where(valid, ref, _default_ref(rules, seg["utility"].to_numpy(dtype=object)))
+    names = np.array(["top", "center", "invert"], dtype=object)
+    code = np.full(n, -1, dtype=np.int64)
+    ref_col = seg["depth_ref"]
+    for k, nm in enumerate(names):
+        code[_mask(ref_col, nm)] = k
+    if (code < 0).any():  # NULL / unknown reference: the default by utility class
+        refs = rules.value("general", "default_depth_ref")
+        if not isinstance(refs, dict):
+            refs = {"default": refs}
+        default = np.full(n, -1, dtype=np.int64)
+        util = seg["utility"]
+        for cls, r in refs.items():
+            if cls != "default":
+                default[_mask(util, cls) & (default < 0)] = _ref_code(names, r)
+        default[default < 0] = _ref_code(names, refs.get("default", "top"))
+        code = np.where(code >= 0, code, default)
+    ref = names[np.maximum(code, 0)]
+    ref[code < 0] = None
     wall = float(rules.value("general", "invert_wall_m"))
-    top_off = np.select([ref == "top", ref == "center", ref == "invert"],
-                        [0.0 * height_m, height_m / 2.0, height_m + wall], 0.0)
+    top_off = np.select([code == 0, code == 1, code == 2], [0.0 * height_m, height_m / 2.0, height_m + wall], 0.0)
     cover = depth - top_off[:, None]
     # the outer size grows by the wall on both sides where the depth is to the invert
-    height_m = np.where(ref == "invert", height_m + 2.0 * wall, height_m)
+    height_m = np.where(code == 2, height_m + 2.0 * wall, height_m)
     bottom = cover + height_m[:, None]
 
     depth_known = np.isfinite(cover).all(axis=1)
@@ -285,18 +330,26 @@ def prepare_pipes(ctx) -> PipeModel:
     acc_v = np.where(np.isfinite(acc_v), acc_v, float(rules.value("general", "acc_v_per_depth")) * H)
 
     exempt = list(rules.value("cover_depth", "exempt_burial"))
-    seg["width_m"] = width_m
-    seg["height_m"] = height_m
-    seg["acc_h"] = acc_h
-    seg["acc_v"] = acc_v
-    seg["depth_ref_used"] = ref
-    seg["ground_start"], seg["ground_end"] = ground[:, 0], ground[:, 1]
-    seg["cover_start"], seg["cover_end"] = cover[:, 0], cover[:, 1]
-    seg["bottom_start"], seg["bottom_end"] = bottom[:, 0], bottom[:, 1]
-    seg["depth_known"] = depth_known
-    seg["elev_known"] = elev_known
-    seg["buried"] = ~seg["burial"].astype(object).isin(exempt).to_numpy()
-    return PipeModel(seg, rules)
+    burial = seg["burial"]
+    exempt_m = np.zeros(n, bool)
+    for x in exempt:
+        exempt_m |= _mask(burial, x)
+    cols = {
+        "width_m": width_m, "height_m": height_m, "acc_h": acc_h, "acc_v": acc_v,
+        "depth_ref_used": ref,
+        "ground_start": ground[:, 0], "ground_end": ground[:, 1],
+        "cover_start": cover[:, 0], "cover_end": cover[:, 1],
+        "bottom_start": bottom[:, 0], "bottom_end": bottom[:, 1],
+        "depth_known": depth_known, "elev_known": elev_known, "buried": ~exempt_m,
+    }
+    for c, v in cols.items():
+        seg[c] = v
+    return PipeModel(seg, rules, line_index=li)
+
+
+def _ref_code(names, ref):
+    hit = np.nonzero(names == ref)[0]
+    return int(hit[0]) if len(hit) else -1
 
 
 def _has_layer(ctx, name):
@@ -494,3 +547,155 @@ def linear_below(v0, v1, ta, tb, limit):
     sb = np.where(below1, tb, np.where(below0, tc, tb))
     nonempty = (below0 | below1) & (sb > sa)
     return sa, sb, nonempty
+
+
+# ---------------------------------------------------------------------------
+# Box joins by strip sweep (pure numpy): candidate pairs of many small boxes
+# without building shapely geometries or a GEOS tree. Each box goes into the
+# horizontal strips it spans; within a strip the boxes are sorted by their
+# left edge, so the boxes whose x-range can overlap box p's are one
+# contiguous run after it (a searchsorted). A pair is kept once: in the strip
+# holding the lower edge of the overlap of the two boxes. Exact closed-box
+# overlap tests (touching counts) follow.
+# ---------------------------------------------------------------------------
+def _spread_bits(v):
+    v = v.astype(np.uint64) & np.uint64(0x1FFFFF)
+    v = (v | (v << np.uint64(32))) & np.uint64(0x1F00000000FFFF)
+    v = (v | (v << np.uint64(16))) & np.uint64(0x1F0000FF0000FF)
+    v = (v | (v << np.uint64(8))) & np.uint64(0x100F00F00F00F00F)
+    v = (v | (v << np.uint64(4))) & np.uint64(0x10C30C30C30C30C3)
+    v = (v | (v << np.uint64(2))) & np.uint64(0x1249249249249249)
+    return v
+
+
+def morton(ix, iy):
+    """Morton (Z-order) key of non-negative integer cell coordinates (< 2**21)."""
+    return (_spread_bits(ix) | (_spread_bits(iy) << np.uint64(1))).astype(np.int64)
+
+
+def spatial_order(xy):
+    """Permutation that sorts points (N x 2) along a Morton curve (locality)."""
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    if len(xy) < 2:
+        return np.arange(len(xy))
+    lo = np.nanmin(xy, axis=0)
+    span = max(float(np.nanmax(xy - lo)), 1e-9)
+    q = np.clip(np.nan_to_num((xy - lo) / span * (2 ** 21 - 1)), 0, 2 ** 21 - 1).astype(np.int64)
+    return np.argsort(morton(q[:, 0], q[:, 1]), kind="stable")
+
+
+class _Strips:
+    """Boxes entered into horizontal strips, sorted by (strip, left edge)."""
+
+    def __init__(self, lo, hi, y0, x0, h, S):
+        n = len(lo)
+        iy0 = np.floor((lo[:, 1] - y0) / h).astype(np.int64)
+        iy1 = np.floor((hi[:, 1] - y0) / h).astype(np.int64)
+        cnt = iy1 - iy0 + 1
+        tot = int(cnt.sum())
+        box = np.repeat(np.arange(n), cnt)
+        strip = np.arange(tot) - np.repeat(np.cumsum(cnt) - cnt - iy0, cnt)
+        key = strip * S + (lo[box, 0] - x0)
+        o = np.argsort(key)
+        self.key, self.box, self.strip = key[o], box[o], strip[o]
+        self.base = self.strip * S - x0
+        b = self.box
+        self.lx, self.ly, self.hx, self.hy = lo[b, 0], lo[b, 1], hi[b, 0], hi[b, 1]
+        self.iy = iy0[b]
+
+    def __len__(self):
+        return len(self.box)
+
+    def find(self, base, x, side):
+        """Positions in the sorted keys of (strip base + x), widened a hair."""
+        k = base + x
+        tol = np.abs(k) * 1e-12 + 1e-9
+        return np.searchsorted(self.key, k - tol if side == "left" else k + tol, side=side)
+
+
+def _runs(start, count, chunk):
+    """Split entries into runs whose summed counts stay near ``chunk``:
+    yields (entry positions repeated, offset within each entry's range)."""
+    cum = np.cumsum(count)
+    m = len(count)
+    s = 0
+    while s < m:
+        base = int(cum[s - 1]) if s else 0
+        e = max(int(np.searchsorted(cum, base + chunk, side="right")), s + 1)
+        c = count[s:e]
+        tot = int(c.sum())
+        if tot:
+            ent = np.repeat(np.arange(s, e), c)
+            oth = np.arange(tot) + np.repeat(start[s:e] - (np.cumsum(c) - c), c)
+            yield ent, oth
+        s = e
+
+
+class GridJoin:
+    """Pairs of overlapping boxes (closed boxes: touching counts).
+
+    ``GridJoin(lo, hi)`` joins one set with itself (pairs i < j, each once, in
+    either order); ``GridJoin(lo, hi, lo2, hi2)`` joins set 1 with set 2
+    (pairs (i, j), i in set 1, j in set 2). ``pairs(chunk)`` yields (i, j)
+    arrays of at most about ``chunk`` candidate pairs at a time (exact box
+    overlap tested). lo, hi: (N x 2) arrays of lower-left / upper-right corners.
+    """
+
+    def __init__(self, lo, hi, lo2=None, hi2=None, cell=None):
+        lo = np.asarray(lo, float).reshape(-1, 2)
+        hi = np.asarray(hi, float).reshape(-1, 2)
+        self.bipartite = lo2 is not None
+        sets = [(lo, hi)]
+        if self.bipartite:
+            sets.append((np.asarray(lo2, float).reshape(-1, 2), np.asarray(hi2, float).reshape(-1, 2)))
+        self.empty = any(len(l) == 0 for l, _ in sets)
+        if self.empty:
+            return
+        alo = np.concatenate([l for l, _ in sets])
+        ahi = np.concatenate([h for _, h in sets])
+        y0, x0 = float(alo[:, 1].min()), float(alo[:, 0].min())
+        S = float(ahi[:, 0].max() - x0) * 1.5 + 1.0  # strips do not mix in the keys
+        span = float(ahi[:, 1].max() - y0)
+        if cell is None:
+            ext = np.concatenate([h[:, 1] - l[:, 1] for l, h in sets])
+            cell = 2.0 * float(np.median(ext))
+        h = max(cell, span / 1e6, 1e-6)
+        while True:  # a few very tall boxes must not flood the strips
+            cnt = sum(int((np.floor((hh[:, 1] - y0) / h) - np.floor((ll[:, 1] - y0) / h) + 1).sum())
+                      for ll, hh in sets)
+            if cnt <= 6 * len(alo) + 1024:
+                break
+            h *= 1.5
+        self.strips = [_Strips(l, hh, y0, x0, h, S) for l, hh in sets]
+
+    def pairs(self, chunk: int = 1 << 17):
+        if self.empty:
+            return
+        if not self.bipartite:
+            A = self.strips[0]
+            end = A.find(A.base, A.hx, "right")
+            start = np.arange(len(A)) + 1
+            yield from self._emit(A, A, start, np.maximum(end - start, 0), chunk, False)
+        else:
+            A, B = self.strips
+            # x-ranges overlap iff lx_b in [lx_a, hx_a] or lx_a in (lx_b, hx_b]
+            s = B.find(A.base, A.lx, "left")
+            e = B.find(A.base, A.hx, "right")
+            yield from self._emit(A, B, s, np.maximum(e - s, 0), chunk, False)
+            s = A.find(B.base, B.lx, "left")
+            e = A.find(B.base, B.hx, "right")
+            yield from self._emit(B, A, s, np.maximum(e - s, 0), chunk, True)
+
+    @staticmethod
+    def _emit(P, Q, start, count, chunk, swapped):
+        for p, q in _runs(start, count, chunk):
+            ok = P.strip[p] == Q.strip[q]
+            ok &= (P.lx[p] <= Q.hx[q]) & (Q.lx[q] <= P.hx[p])
+            ok &= (P.ly[p] <= Q.hy[q]) & (Q.ly[q] <= P.hy[p])
+            ok &= np.maximum(P.iy[p], Q.iy[q]) == P.strip[p]
+            if P is not Q:
+                # each overlapping pair from exactly one side
+                ok &= (P.lx[p] < Q.lx[q]) if swapped else (P.lx[p] <= Q.lx[q])
+            a, b = P.box[p[ok]], Q.box[q[ok]]
+            if len(a):
+                yield (b, a) if swapped else (a, b)
