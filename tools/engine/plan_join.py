@@ -164,24 +164,38 @@ def segment_segment(ax, ay, bx, by, cx, cy, dx, dy):
     return d, t
 
 
+def ring_coords(geoms):
+    """(xy, ring, ring_poly): the vertices of every ring of polygons, the ring
+    of each vertex (consecutive vertices of one ring form an edge) and the
+    polygon of each ring. Plain polygons
+    without holes take the fast path (no ring geometries are built: GEOS
+    get_rings clones every ring)."""
+    import shapely
+
+    geoms = np.asarray(geoms, dtype=object)
+    n = len(geoms)
+    if n and (shapely.get_type_id(geoms) == 3).all() and not shapely.get_num_interior_rings(geoms).any():
+        xy, idx = shapely.get_coordinates(geoms, return_index=True)
+        return xy, idx.astype(np.int64), np.arange(n, dtype=np.int64)
+    if n and (shapely.get_type_id(geoms) == 3).all():
+        parts, pidx = geoms, np.arange(n)
+    else:
+        parts, pidx = shapely.get_parts(geoms, return_index=True)
+    rings, ridx = shapely.get_rings(parts, return_index=True)
+    xy, cidx = shapely.get_coordinates(rings, return_index=True)
+    return xy, cidx.astype(np.int64), pidx[ridx].astype(np.int64)
+
+
 class PolyEdges:
     """Boundary edges (all rings) of polygons, contiguous per polygon."""
 
     def __init__(self, geoms):
-        import shapely
-
-        geoms = np.asarray(geoms, dtype=object)
+        xy, ring, ring_poly = ring_coords(geoms)
         n = len(geoms)
-        if n and (shapely.get_type_id(geoms) == 3).all():
-            parts, pidx = geoms, np.arange(n)
-        else:
-            parts, pidx = shapely.get_parts(geoms, return_index=True)
-        rings, ridx = shapely.get_rings(parts, return_index=True)
-        xy, cidx = shapely.get_coordinates(rings, return_index=True)
-        s = np.nonzero(cidx[1:] == cidx[:-1])[0] if len(xy) > 1 else np.zeros(0, np.int64)
+        s = np.nonzero(ring[1:] == ring[:-1])[0] if len(xy) > 1 else np.zeros(0, np.int64)
         self.x0, self.y0 = xy[s, 0], xy[s, 1]
         self.x1, self.y1 = xy[s + 1, 0], xy[s + 1, 1]
-        poly = pidx[ridx[cidx[s]]].astype(np.int64)
+        poly = ring_poly[ring[s]]
         self.count = np.bincount(poly, minlength=n).astype(np.int64)
         self.start = np.concatenate([[0], np.cumsum(self.count)[:-1]]).astype(np.int64)
 

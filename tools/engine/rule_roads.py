@@ -64,22 +64,16 @@ class Edges:
     """Boundary edges (exterior and hole rings) of an array of (multi)polygons."""
 
     def __init__(self, geoms):
-        import shapely
+        from .plan_join import ring_coords
 
-        geoms = np.asarray(geoms, dtype=object)
-        if len(geoms) and (shapely.get_type_id(geoms) == 3).all():
-            parts, pidx = geoms, np.arange(len(geoms))
-        else:
-            parts, pidx = shapely.get_parts(geoms, return_index=True)
-        rings, ridx = shapely.get_rings(parts, return_index=True)
-        coords, cidx = shapely.get_coordinates(rings, return_index=True)
-        s = np.nonzero(cidx[1:] == cidx[:-1])[0] if len(coords) > 1 else np.zeros(0, np.int64)
+        coords, ring, ring_poly = ring_coords(geoms)  # no GEOS ring clones for plain polygons
+        s = np.nonzero(ring[1:] == ring[:-1])[0] if len(coords) > 1 else np.zeros(0, np.int64)
         x0, y0 = coords[s, 0], coords[s, 1]
         x1, y1 = coords[s + 1, 0], coords[s + 1, 1]
         keep = (x0 != x1) | (y0 != y1)
         s = s[keep]
         self.x0, self.y0, self.x1, self.y1 = x0[keep], y0[keep], x1[keep], y1[keep]
-        self.poly = pidx[ridx[cidx[s]]].astype(np.int64)
+        self.poly = ring_poly[ring[s]]
         self._tree = None
 
     def __len__(self):

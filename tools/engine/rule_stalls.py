@@ -74,7 +74,8 @@ def check_stall_over_structure(ctx):
                        xy[live, 0] + reach[live], xy[live, 1] + reach[live])
     ipt = live[q]
     ctx.progress(0.5, rule)
-    d = point_polygon(xy[ipt, 0], xy[ipt, 1], PolyEdges(sg), js)
+    us, jl = np.unique(js, return_inverse=True)  # edges of the candidate stalls only
+    d = point_polygon(xy[ipt, 0], xy[ipt, 1], PolyEdges(sg[us]), jl)
     r = required[ipt]
     u = acc[ipt] + acc_s[js]
     h = is_h[ipt]
