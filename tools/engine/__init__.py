@@ -2,17 +2,42 @@
 
 No Qt here: the same ``run_checks`` serves the command line, Processing, a
 QgsTask in the dock and the tests.
+
+A run reads the layers its rules need (only the columns they use, several
+layers at a time), prepares the pipe model, then runs the rules on up to
+``workers`` cores: the main thread takes rules from a shared queue (longest
+first) and each extra worker takes the next one as it frees up. An extra
+worker is a forked process (children inherit the layers already read;
+findings come back as an Arrow table + WKB) or, inside QGIS and on
+PostgreSQL projects, a thread (shapely/numpy release the GIL in their array
+work). The findings are the same whatever the workers: each rule's frame is
+finished (ids, messages) on its own and the frames are put together in rule
+order. Progress and cancel are handled in the main thread.
+
+``RENEWAL_PLANNER_WORKERS`` (default: min(2, cores); 1 inside QGIS) and
+``RENEWAL_PLANNER_PARALLEL`` (``fork`` | ``thread``) override the defaults.
 """
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List
 
 from ...layers.errors import InputError
 from .context import Cancelled, CheckContext  # noqa: F401 - re-exported
-from .findings import FINDING_COLUMNS, conflict_id, empty_findings
-from .registry import RULES, rule_function
+from .findings import FINDING_COLUMNS, conflict_ids, empty_findings
+from .registry import RULES, layer_columns, rule_function, rule_layers
+
+# rough relative cost of each rule at scale: the longest start first (a late
+# long rule would leave the other core idle at the end)
+_COST = {"horizontal_clearance": 24, "cover_depth": 14, "vertical_clearance": 13,
+         "tree_pipe_clearance": 6, "building_clearance": 6, "fire_lane_width": 5,
+         "stall_over_structure": 4, "pipe_under_road": 3.4, "crossing_angle": 2.2,
+         "works_over_pipes": 1.7, "fire_lane_obstruction": 1.4, "depth_unknown": 0.1}
+PARALLEL_MIN_ROWS = 20_000  # smaller projects run serially (workers cost more than they save)
 
 
 @dataclass
@@ -22,6 +47,8 @@ class CheckRun:
     rule_ids: List[str]
     seconds: Dict[str, float] = field(default_factory=dict)
     area_geometry: object = None  # the renovation area of an --area run
+    # read_s, prepare_s, rules_s (wall), finish_s, total_s, workers, mode, read_layer_s
+    timings: Dict[str, object] = field(default_factory=dict)
 
 
 def parse_only(only) -> List[str]:
@@ -34,34 +61,306 @@ def parse_only(only) -> List[str]:
     return ids
 
 
+def in_qgis() -> bool:
+    """True inside a running QGIS application (desktop, Processing, tests with a
+    QgsApplication): never fork there, and run the rules one after another."""
+    if "qgis.core" not in sys.modules:
+        return False
+    try:
+        from qgis.core import QgsApplication
+
+        return QgsApplication.instance() is not None
+    except Exception:  # pragma: no cover - a broken qgis import: be careful
+        return True
+
+
+def worker_count(workers=None) -> int:
+    """Cores to use: ``workers``, else RENEWAL_PLANNER_WORKERS, else min(2, cpus)
+    (1 inside QGIS, where the desktop and its tests expect rules in order)."""
+    if workers is None:
+        env = os.environ.get("RENEWAL_PLANNER_WORKERS", "").strip()
+        if env:
+            try:
+                workers = int(env)
+            except ValueError:
+                raise InputError(f"RENEWAL_PLANNER_WORKERS must be a whole number, not {env!r}") from None
+        elif in_qgis():
+            workers = 1
+        else:
+            workers = min(2, os.cpu_count() or 1)
+    return max(1, int(workers))
+
+
+def parallel_mode(project, mode=None) -> str:
+    """``fork`` (processes) or ``thread`` for the extra workers."""
+    mode = (mode or os.environ.get("RENEWAL_PLANNER_PARALLEL", "") or "fork").strip().lower()
+    if mode not in ("fork", "thread"):
+        raise InputError(f"RENEWAL_PLANNER_PARALLEL must be fork or thread, not {mode!r}")
+    if mode == "fork":
+        from ...layers import io
+
+        import multiprocessing as mp
+
+        if ("fork" not in mp.get_all_start_methods() or in_qgis() or io._pg(project)):
+            mode = "thread"  # a fork inside QGIS, or with an open database connection, is unsafe
+    return mode
+
+
 def run_checks(project: str, rules_path: str = None, only=None, dem: str = None, area: str = None,
-               progress=None, is_cancelled=None, rules=None) -> CheckRun:
+               progress=None, is_cancelled=None, rules=None, workers: int = None, mode: str = None,
+               parallel_min_rows: int = None) -> CheckRun:
     import pandas as pd
     import geopandas as gpd
 
     from ..ruleset import load_rules
-    from .messages import format_messages
 
+    t_start = time.perf_counter()
     rules = rules or load_rules(rules_path)
     ids = parse_only(only)
+    nw = worker_count(workers)
     ctx = CheckContext(project, rules, dem=dem, area=area, progress=progress,
-                       is_cancelled=is_cancelled)
-    frames, seconds = [], {}
+                       is_cancelled=is_cancelled, columns=layer_columns(ids))
+    timings = {"workers": nw}
+    # -- read every layer the rules need (several at a time) -----------------------
+    t = time.perf_counter()
+    ctx.progress(0.0, "reading layers")
+    ctx.preload(rule_layers(ids), workers=nw)
+    timings["read_s"] = time.perf_counter() - t
+    timings["read_layer_s"] = dict(ctx.read_seconds)
+    rows = sum(len(df) for df in ctx._cache.values())
+    min_rows = PARALLEL_MIN_ROWS if parallel_min_rows is None else parallel_min_rows
+    if len(ids) < 2 or rows < min_rows:
+        nw = 1
+    timings["prepare_s"] = 0.0
+    if nw > 1:
+        md = parallel_mode(project, mode)
+        if any("pipe_segment" in RULES[r][2] for r in ids) and "pipe_segment" in ctx._cache:
+            t = time.perf_counter()  # shared by every worker: build it once, before them
+            ctx.progress(0.0, "pipe model")
+            ctx.pipes
+            timings["prepare_s"] = time.perf_counter() - t
+    else:
+        md = "serial"
+    timings["mode"] = md
+    # -- the rules -------------------------------------------------------------------
+    t = time.perf_counter()
+    if md == "serial":
+        done, seconds = _run_serial(ctx, ids)
+    else:
+        done, seconds = _run_parallel(ctx, ids, nw, md)
+    timings["rules_s"] = time.perf_counter() - t
+    ctx._span = (0.0, 1.0)
+    ctx.progress(1.0, "done")
+    # -- put together in rule order ----------------------------------------------------
+    t = time.perf_counter()
+    frames = [done[r] for r in ids if done.get(r) is not None and len(done[r])]
+    if frames:
+        out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+    else:
+        out = _finish(empty_findings())
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=None)
+    out["rule_profile"] = rules.profile
+    timings["finish_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - t_start
+    return CheckRun(out, rules.profile, ids, seconds, ctx.area_geometry, timings)
+
+
+def _finish(df):
+    """One rule's frame with its ids and messages (no duplicates allowed)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from .messages import format_messages
+
+    df = df[FINDING_COLUMNS]
+    if not isinstance(df, gpd.GeoDataFrame):
+        df = gpd.GeoDataFrame(df, geometry="geometry", crs=None)
+    df = df.reset_index(drop=True)
+    ids = conflict_ids(df["rule_id"], df["layer_a"], df["uid_a"], df["layer_b"], df["uid_b"])
+    df["conflict_id"] = pd.Series(ids, index=df.index, dtype=pd.Series(["x"]).dtype)
+    dup = df["conflict_id"].duplicated(keep=False)
+    if dup.any():  # a rule must give one row per pair: a bug, not bad input
+        raise AssertionError(f"duplicate findings: {df.loc[dup, ['rule_id', 'uid_a', 'uid_b']].head()}")
+    if len(df):
+        df["message_zh"], df["message_en"] = format_messages(df)
+    else:
+        df["message_zh"], df["message_en"] = [], []
+    return df
+
+
+def _run_rule(ctx, rid):
+    """(finished frame, seconds) of one rule."""
+    t0 = time.perf_counter()
+    df = rule_function(rid)(ctx)
+    s = time.perf_counter() - t0
+    return (_finish(df) if len(df) else None), s
+
+
+def _run_serial(ctx, ids):
+    done, seconds = {}, {}
+    n = len(ids)
     for k, rid in enumerate(ids):
-        ctx.progress(k / len(ids), rid)
+        ctx._span = (0.0, 1.0)
+        ctx.progress(k / n, rid)
+        ctx._span = (k / n, (k + 1) / n)
         t0 = time.perf_counter()
         df = rule_function(rid)(ctx)
         seconds[rid] = time.perf_counter() - t0
-        if len(df):
-            frames.append(df[FINDING_COLUMNS])
-    ctx.progress(1.0, "done")
-    out = pd.concat(frames, ignore_index=True) if frames else empty_findings()
-    out = gpd.GeoDataFrame(out, geometry="geometry", crs=None)
-    out["conflict_id"] = [conflict_id(*row) for row in
-                          zip(out["rule_id"], out["layer_a"], out["uid_a"], out["layer_b"], out["uid_b"])]
-    dup = out["conflict_id"].duplicated(keep=False)
-    if dup.any():  # a rule must give one row per pair: a bug, not bad input
-        raise AssertionError(f"duplicate findings: {out.loc[dup, ['rule_id', 'uid_a', 'uid_b']].head()}")
-    out["message_zh"], out["message_en"] = format_messages(out) if len(out) else ([], [])
-    out["rule_profile"] = rules.profile
-    return CheckRun(out, rules.profile, ids, seconds, ctx.area_geometry)
+        done[rid] = _finish(df) if len(df) else None
+    return done, seconds
+
+
+# -- parallel -----------------------------------------------------------------------------
+_FORK_CTX = None  # the context a forked worker inherits
+
+
+def _child_init():
+    ctx = _FORK_CTX
+    ctx._progress = None  # the parent's callbacks are not ours to call
+    ctx._is_cancelled = None
+    ctx._main = threading.get_ident()
+
+
+def _child_noop():
+    return os.getpid()
+
+
+def _child_rule(rid):
+    """In a forked worker: run one rule, return its findings compactly."""
+    try:
+        df, s = _run_rule(_FORK_CTX, rid)
+    except InputError as e:
+        return ("input_error", (e.reason, e.file, e.layer, e.record, e.field))
+    return ("ok", (_pack(df), s))
+
+
+def _pack(df):
+    """A finished findings frame as (Arrow table of the attributes, WKB array)."""
+    if df is None:
+        return None
+    import numpy as np
+    import pyarrow as pa
+    import shapely
+
+    attrs = pa.Table.from_pandas(df.drop(columns="geometry"), preserve_index=False)
+    return attrs, shapely.to_wkb(np.asarray(df.geometry.array, dtype=object))
+
+
+def _unpack(packed, columns):
+    if packed is None:
+        return None
+    import geopandas as gpd
+    import shapely
+
+    attrs, wkb = packed
+    df = attrs.to_pandas()
+    df["geometry"] = gpd.GeoSeries(shapely.from_wkb(wkb), index=df.index)
+    return gpd.GeoDataFrame(df[columns], geometry="geometry", crs=None)
+
+
+def _run_parallel(ctx, ids, nw, mode):
+    """Run ``ids`` on the main thread plus ``nw - 1`` workers pulling from one queue."""
+    global _FORK_CTX
+    order = sorted(ids, key=lambda r: -_COST.get(r, 1.0))
+    queue = list(order)
+    qlock = threading.Lock()
+    done, seconds, errors = {}, {}, []
+    stop = threading.Event()
+    n = len(ids)
+    columns = FINDING_COLUMNS + ["conflict_id", "message_zh", "message_en"]
+
+    def take():
+        with qlock:
+            if stop.is_set() or not queue:
+                return None
+            return queue.pop(0)
+
+    pool = None
+    if mode == "fork":
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        _FORK_CTX = ctx
+        pool = ProcessPoolExecutor(max_workers=nw - 1, mp_context=mp.get_context("fork"),
+                                   initializer=_child_init)
+        # start the children now, while this is the only busy thread
+        for f in [pool.submit(_child_noop) for _ in range(nw - 1)]:
+            f.result()
+
+    def worker():
+        while not stop.is_set():
+            rid = take()
+            if rid is None:
+                return
+            try:
+                if pool is None:
+                    df, s = _run_rule(ctx, rid)
+                else:
+                    fut = pool.submit(_child_rule, rid)
+                    while True:
+                        try:
+                            kind, val = fut.result(timeout=0.2)
+                            break
+                        except TimeoutError:
+                            if stop.is_set():
+                                return
+                    if kind == "input_error":
+                        reason, file, layer, record, fld = val
+                        raise InputError(reason, file=file, layer=layer, record=record, field=fld)
+                    packed, s = val
+                    df = _unpack(packed, columns)
+                done[rid], seconds[rid] = df, s
+            except BaseException as e:  # noqa: BLE001 - handed to the main thread
+                errors.append(e)
+                stop.set()
+                return
+
+    threads = [threading.Thread(target=worker, name=f"rp-rule-{k}", daemon=True) for k in range(nw - 1)]
+    try:
+        for th in threads:
+            th.start()
+        while True:
+            if errors:
+                raise errors[0]
+            ctx._span = (0.0, 1.0)
+            ctx.progress(len(done) / n, "")
+            rid = take()
+            if rid is None:
+                break
+            ctx.progress(len(done) / n, rid)
+            ctx._span = (len(done) / n, (len(done) + 1) / n)
+            done[rid], seconds[rid] = _run_rule(ctx, rid)
+        while any(th.is_alive() for th in threads):  # the workers' last rules
+            for th in threads:
+                th.join(timeout=0.2)
+            if errors:
+                raise errors[0]
+            ctx._span = (0.0, 1.0)
+            ctx.progress(len(done) / n, "")
+        if errors:
+            raise errors[0]
+    except BaseException:
+        stop.set()
+        if pool is not None:
+            _kill_pool(pool)
+            pool = None
+        raise
+    finally:
+        stop.set()
+        if pool is not None:
+            pool.shutdown(wait=True)
+        _FORK_CTX = None
+    return done, seconds
+
+
+def _kill_pool(pool):
+    """Stop the forked workers now (cancel or error: their rules are not wanted)."""
+    procs = dict(getattr(pool, "_processes", None) or {})
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs.values():
+        try:
+            p.terminate()
+        except Exception:  # pragma: no cover - already gone
+            pass
+    for p in procs.values():
+        p.join(timeout=5)

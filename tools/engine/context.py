@@ -1,9 +1,15 @@
 """What a rule sees: the project's layers (active features only), the rules in
 force, the DEM, the area being checked, progress and cancel.
 
-Layers are read once per run and shared by every rule.
+Layers are read once per run and shared by every rule. ``run_checks`` reads
+only the columns the rules use (``columns``, from registry.LAYER_COLUMNS) and
+reads the layers ahead, in parallel threads (``preload``): pyogrio's Arrow
+reader works without the GIL. The context is safe to share between threads:
+each layer is read once even when two rules ask for it at the same time.
 """
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -17,16 +23,24 @@ class Cancelled(Exception):
 
 class CheckContext:
     def __init__(self, project: str, rules, dem: str = None, area: str = None,
-                 progress=None, is_cancelled=None, area_margin_m: float = 10.0):
+                 progress=None, is_cancelled=None, area_margin_m: float = 10.0,
+                 columns: dict = None):
         self.project = project
         self.rules = rules
         self.dem = dem
         self.area_uid = area
         self.area_margin_m = area_margin_m
+        self.columns = dict(columns) if columns else {}
         self._progress = progress
         self._is_cancelled = is_cancelled
         self._cache = {}
         self._pipes = None
+        self._locks = {}
+        self._lock = threading.Lock()
+        self._main = threading.get_ident()
+        self._span = (0.0, 1.0)  # progress of the rule running in the main thread
+        self._last = 0.0
+        self.read_seconds = {}
         self.area_geometry = self._load_area(area) if area else None
 
     # -- layers ---------------------------------------------------------------
@@ -41,21 +55,42 @@ class CheckContext:
                              layer="renovation_area", record=uid)
         return geom
 
+    def _layer_lock(self, name):
+        with self._lock:
+            lk = self._locks.get(name)
+            if lk is None:
+                lk = self._locks[name] = threading.Lock()
+            return lk
+
     def layer(self, name: str):
         """Active features (status other than abandoned) of a data-model layer.
 
         A feature with a NULL or empty geometry is bad input: InputError
         naming the layer and the record.
         """
-        if name in self._cache:
-            return self._cache[name]
+        df = self._cache.get(name)
+        if df is not None:
+            return df
+        with self._layer_lock(name):
+            if name in self._cache:
+                return self._cache[name]
+            df = self._read(name)
+            self._cache[name] = df
+            return df
+
+    def _read(self, name):
+        import time
+
+        t0 = time.perf_counter()
         lyr = schema.model().layer(name)
         bbox = None
         if self.area_geometry is not None:
             bbox = tuple(self.area_geometry.buffer(self.area_margin_m).bounds)
-        df = io.read_layer(self.project, name, bbox=bbox, active_only=lyr.thematic)
+        df = io.read_layer(self.project, name, columns=self.columns.get(name), bbox=bbox,
+                           active_only=lyr.thematic)
         if lyr.geometry is not None and len(df):
-            bad = df.geometry.isna() | df.geometry.is_empty
+            geoms = df.geometry.array
+            bad = geoms.isna() | geoms.is_empty
             if bad.any():
                 uid = df.loc[bad, "uid"].iloc[0]
                 raise InputError(f"feature has no geometry ({int(bad.sum())} such)",
@@ -64,16 +99,50 @@ class CheckContext:
                 near = df.geometry.intersects(self.area_geometry.buffer(self.area_margin_m))
                 df = df.loc[near]
             df = df.reset_index(drop=True)
-        self._cache[name] = df
+        self.read_seconds[name] = time.perf_counter() - t0
         return df
+
+    def preload(self, names, workers: int = 1):
+        """Read ``names`` now, up to ``workers`` layers at a time (threads).
+
+        Layers missing from the project are skipped here (the rule that asks
+        for one gets the error). Cancel is checked between layers.
+        """
+        names = [n for n in names if n not in self._cache]
+        if not names:
+            return
+        present = set(io.list_layers(self.project))
+        names = [n for n in names if n in present]
+        if workers <= 1 or len(names) <= 1 or io._pg(self.project):
+            for n in names:
+                self.check_cancelled()
+                self.layer(n)
+            return
+        from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+        ex = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rp-read")
+        try:
+            futs = [ex.submit(self.layer, n) for n in names]
+            pending = set(futs)
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+                for f in done:
+                    f.result()  # re-raise the first error
+                self.check_cancelled()
+        except BaseException:
+            ex.shutdown(wait=False, cancel_futures=True)
+            raise
+        ex.shutdown(wait=True)  # no reader thread left behind (a fork may follow)
 
     @property
     def pipes(self):
         """The prepared pipe model (tools/engine/pipes.py), built once per run."""
         if self._pipes is None:
-            from .pipes import prepare_pipes
+            with self._layer_lock("__pipes__"):
+                if self._pipes is None:
+                    from .pipes import prepare_pipes
 
-            self._pipes = prepare_pipes(self)
+                    self._pipes = prepare_pipes(self)
         return self._pipes
 
     def plan_acc_h(self, frame) -> np.ndarray:
@@ -85,8 +154,15 @@ class CheckContext:
 
     # -- progress and cancel -------------------------------------------------
     def progress(self, fraction: float, message: str = ""):
-        if self._progress is not None:
-            self._progress(float(fraction), message)
+        """Report progress (``fraction`` of the current rule, or of the run when
+        called by the engine) and check cancel. From a worker thread (rules
+        running in parallel) only cancel is checked: the engine reports
+        progress from the main thread as rules complete."""
+        if self._progress is not None and threading.get_ident() == self._main:
+            lo, hi = self._span
+            value = max(lo + float(fraction) * (hi - lo), self._last)  # never backwards
+            self._last = value
+            self._progress(value, message)
         self.check_cancelled()
 
     def check_cancelled(self):

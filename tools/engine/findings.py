@@ -86,6 +86,80 @@ def conflict_id(rule_id: str, layer_a: str, uid_a: str, layer_b: str, uid_b: str
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
+def conflict_ids(rule_id, layer_a, uid_a, layer_b, uid_b):
+    """``conflict_id`` of every row (columns as Series or arrays), as an object array.
+
+    The same values as the scalar function, row by row (tested): the keys are
+    joined by Arrow, only the sha1 itself runs per row (~1 µs). Rows with a
+    missing value or a non-text column take the scalar path.
+    """
+    cols = [rule_id, layer_a, uid_a, layer_b, uid_b]
+    n = len(uid_a)
+    out = np.empty(n, dtype=object)
+    if n == 0:
+        return out
+    arrs = [_arrow_text(c, n) for c in cols]
+    if any(a is None for a in arrs):
+        vals = [_py_values(c, n) for c in cols]
+        out[:] = [conflict_id(*row) for row in zip(*vals)]
+        return out
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    sep = pa.scalar("\x1f", pa.large_string())
+    keys = pc.binary_join_element_wise(*arrs, sep)
+    null = np.asarray(keys.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    kb = keys.cast(pa.large_binary()).to_numpy(zero_copy_only=False)
+    sha1 = hashlib.sha1
+    if null.any():
+        ok = np.flatnonzero(~null)
+        out[ok] = [sha1(k).hexdigest()[:16] for k in kb[ok]]
+        bad = np.flatnonzero(null)
+        vals = [_py_values(c, n)[bad] for c in cols]
+        out[bad] = [conflict_id(*row) for row in zip(*vals)]
+    else:
+        out[:] = [sha1(k).hexdigest()[:16] for k in kb]
+    return out
+
+
+def _arrow_text(x, n):
+    """``x`` (scalar, Series or array) as an Arrow large_string array, or None
+    when it does not hold text only (then the scalar path keeps str() semantics)."""
+    import pyarrow as pa
+
+    if isinstance(x, str):
+        return pa.array(np.full(n, x, dtype=object), type=pa.large_string())
+    try:
+        import pandas as pd
+
+        if isinstance(x, pd.Series):
+            x = x.array if hasattr(x.array, "__arrow_array__") else x.to_numpy()
+        a = pa.array(x, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return None
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks()
+    if pa.types.is_string(a.type) or pa.types.is_large_string(a.type):
+        return a.cast(pa.large_string())
+    if pa.types.is_null(a.type):  # all missing: each row goes through the scalar path
+        return pa.nulls(n, pa.large_string())
+    return None
+
+
+def _py_values(x, n):
+    """``x`` as an object array of the Python values the scalar path would see."""
+    if isinstance(x, str):
+        return np.full(n, x, dtype=object)
+    try:
+        import pandas as pd
+
+        if isinstance(x, pd.Series):
+            return np.asarray(list(x), dtype=object)
+    except ImportError:
+        pass
+    return np.asarray(list(x), dtype=object)
+
+
 def order_pairs(uid_a, uid_b):
     """For same-layer rules: swap so that uid_a < uid_b (plain string order)."""
     a = np.asarray(uid_a, dtype=object)
