@@ -271,8 +271,10 @@ def lookup_distinct(rules, rule, key, cls_b, attrs_b):
     """``rules.lookup(rule, key, None, cls_b, attrs_b=attrs_b)`` computed on the
     distinct combinations of the class and the attributes the table's
     entries actually test; same result, a few dozen table rows instead of a
-    million. ``cls_b`` / ``attrs_b`` values: arrays or pandas Series."""
-    entries = rules.entries(rule, key)
+    million. ``cls_b`` / ``attrs_b`` values: arrays or pandas Series.
+    ``key`` may be a list of table keys: then a dict key -> (values, entries)."""
+    keys = [key] if isinstance(key, str) else list(key)
+    entries = [e for k in keys for e in rules.entries(rule, k)]
     used = {_COND_ATTR[c] for e in entries for c in _COND_ATTR if c in e}
     cols = [("cls", cls_b)] + [(k, v) for k, v in attrs_b.items() if k in used]
     n = len(cls_b)
@@ -281,7 +283,8 @@ def lookup_distinct(rules, rule, key, cls_b, attrs_b):
         c, k = _codes(v)
         combo = combo * k + c
     if n == 0:
-        return np.zeros(0), np.zeros(0, np.int64)
+        z = (np.zeros(0), np.zeros(0, np.int64))
+        return z if isinstance(key, str) else {k: z for k in keys}
     import pandas as pd
 
     inv, uniq = pd.factorize(combo)
@@ -297,8 +300,11 @@ def lookup_distinct(rules, rule, key, cls_b, attrs_b):
 
     sub_cls = pick(cls_b)
     sub_attrs = {k: pick(v) for k, v in attrs_b.items() if k in used}
-    val, ent = rules.lookup(rule, key, None, sub_cls, attrs_b=sub_attrs)
-    return val[inv], ent[inv]
+    out = {}
+    for k in keys:
+        val, ent = rules.lookup(rule, k, None, sub_cls, attrs_b=sub_attrs)
+        out[k] = (val[inv], ent[inv])
+    return out[key] if isinstance(key, str) else out
 
 
 def _is_float(v):

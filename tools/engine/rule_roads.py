@@ -35,6 +35,19 @@ class Segments:
 
         geoms = np.asarray(geoms, dtype=object)
         n = len(geoms)
+        if n and (shapely.get_num_coordinates(geoms) == 2).all() and (shapely.get_type_id(geoms) == 1).all():
+            # straight two-point LineStrings (the usual pipe segment): one vertex segment each
+            xy = shapely.get_coordinates(geoms).reshape(n, 2, 2)
+            if ((xy[:, 0] != xy[:, 1]).any(axis=1)).all():
+                self.x0, self.y0 = xy[:, 0, 0], xy[:, 0, 1]
+                self.x1, self.y1 = xy[:, 1, 0], xy[:, 1, 1]
+                self.line = np.arange(n, dtype=np.int64)
+                self.dx = self.x1 - self.x0
+                self.dy = self.y1 - self.y0
+                self.len = np.hypot(self.dx, self.dy)
+                self.count = np.ones(n, dtype=np.int64)
+                self.start = np.arange(n, dtype=np.int64)
+                return
         if n and (shapely.get_type_id(geoms) == 1).all():  # plain LineStrings: no parts
             parts, pidx = geoms, np.arange(n)
         else:

@@ -20,7 +20,8 @@ def check_tree_pipe_clearance(ctx):
     import shapely
 
     from .findings import classify_min, empty_findings, new_findings
-    from .rule_roads import pipe_pairs_dwithin
+    from .plan_join import PointGrid, lookup_distinct, point_segment
+    from .rule_roads import Segments
 
     rule = "tree_pipe_clearance"
     rules = ctx.rules
@@ -29,49 +30,74 @@ def check_tree_pipe_clearance(ctx):
     pf = pm.frame
     if len(trees) == 0 or len(pf) == 0:
         return empty_findings()
-    util = pf["utility"].to_numpy(dtype=object)
-    attrs = {"burial": pf["burial"].to_numpy(dtype=object),
-             "diameter_mm": pf["diameter_mm"].to_numpy(dtype=float, na_value=np.nan),
-             "pressure_mpa": pf["pressure_mpa"].to_numpy(dtype=float, na_value=np.nan)}
-    # required per pipe for each kind (a NULL or unknown kind counts as a tree)
-    req, src = {}, {}
-    for kind in KINDS:
-        v, e = rules.lookup(rule, kind, None, util, attrs_b=attrs)
-        req[kind] = v
-        src[kind] = np.array([rules.entry_source(rule, int(i), kind) for i in range(len(rules.entries(rule, kind)))]
-                             + [""], dtype=object)[np.where(e < 0, -1, e)]
-    kind = trees["kind"].to_numpy(dtype=object)
-    shrub = kind == "shrub"
+    attrs = {"burial": pf["burial"], "diameter_mm": pf["diameter_mm"], "pressure_mpa": pf["pressure_mpa"]}
+    # required per pipe for each kind (a NULL or unknown kind counts as a tree),
+    # looked up on the distinct (class, attributes) combinations
+    table = lookup_distinct(rules, rule, list(KINDS), pf["utility"], attrs)
+    req = {k: v[0] for k, v in table.items()}
+    ent = {k: v[1] for k, v in table.items()}
+    shrub = (trees["kind"] == "shrub").to_numpy(dtype=bool, na_value=False)
     width = pf["width_m"].to_numpy(float)
     acc_p = np.nan_to_num(pf["acc_h"].to_numpy(float))
     acc_t = np.nan_to_num(ctx.plan_acc_h(trees))
-    rmax = np.nanmax(np.concatenate([req["tree"], req["shrub"]]))
-    if not np.isfinite(rmax):
+    # each pipe's own reach: its larger requirement + half its width + both accuracies
+    rp = np.fmax(req["tree"] if (~shrub).any() else np.nan, req["shrub"] if shrub.any() else np.nan)
+    reach = rp + width / 2 + acc_p + float(acc_t.max())
+    if not np.isfinite(reach).any():
         return empty_findings()
-    dmax = rmax + width.max() / 2 + acc_p.max() + acc_t.max()
-    tg = trees.geometry.to_numpy()
-    pg = pf.geometry.to_numpy()
-    ip, it = pipe_pairs_dwithin(pg, tg, dmax)
+    # candidates: vertex segments of the pipes against the trees binned in a grid
+    segs = Segments(pf.geometry.to_numpy())
+    r = reach[segs.line]
+    live = np.flatnonzero(np.isfinite(r))
+    txy = shapely.get_coordinates(trees.geometry.to_numpy())
+    grid = PointGrid(txy[:, 0], txy[:, 1], extent_hint=float(np.median(np.abs(segs.dx[live]) + 2 * r[live])))
+    x0, y0, x1, y1 = segs.x0[live], segs.y0[live], segs.x1[live], segs.y1[live]
+    q, it = grid.pairs(np.minimum(x0, x1) - r[live], np.minimum(y0, y1) - r[live],
+                       np.maximum(x0, x1) + r[live], np.maximum(y0, y1) + r[live])
+    sg = live[q]
     ctx.progress(0.5, rule)
-    required = np.where(shrub[it], req["shrub"][ip], req["tree"][ip])
-    source = np.where(shrub[it], src["shrub"][ip], src["tree"][ip])
-    d = shapely.distance(tg[it], pg[ip])
+    d, t = point_segment(txy[it, 0], txy[it, 1], segs.x0[sg], segs.y0[sg], segs.x1[sg], segs.y1[sg])
+    ip = segs.line[sg]
+    if len(segs) != len(pf):  # multi-vertex pipes: the nearest segment of each (pipe, tree)
+        o = np.lexsort((d, it, ip))
+        ip, it, sg, d, t = ip[o], it[o], sg[o], d[o], t[o]
+        first = np.ones(len(ip), bool)
+        first[1:] = (ip[1:] != ip[:-1]) | (it[1:] != it[:-1])
+        ip, it, sg, d, t = ip[first], it[first], sg[first], d[first], t[first]
+    sh = shrub[it]
+    required = np.where(sh, req["shrub"][ip], req["tree"][ip])
     measured = np.maximum(d - width[ip] / 2, 0.0)
     u = acc_p[ip] + acc_t[it]
-    ok = np.isfinite(required)
     is_f, cert = classify_min(measured, required, u)
-    f = np.nonzero(is_f & ok)[0]
-    ip, it, d, measured = ip[f], it[f], d[f], measured[f]
-    # shortest line, cut back to the outer edge
-    line = shapely.shortest_line(tg[it], pg[ip])
-    c = shapely.get_coordinates(line).reshape(-1, 2, 2)
+    f = np.nonzero(is_f & np.isfinite(required))[0]
+    ip, it, sg, d, t, measured, sh = ip[f], it[f], sg[f], d[f], t[f], measured[f], sh[f]
+    # geometry: from the tree centre towards the nearest point of the
+    # centreline, cut back to the outer edge; the tree point when over the pipe
+    px, py = txy[it, 0], txy[it, 1]
+    nx = segs.x0[sg] + t * (segs.x1[sg] - segs.x0[sg])
+    ny = segs.y0[sg] + t * (segs.y1[sg] - segs.y0[sg])
     with np.errstate(divide="ignore", invalid="ignore"):
         k = np.where(d > 0, measured / d, 0.0)
-    end = c[:, 0] + (c[:, 1] - c[:, 0]) * k[:, None]
-    geoms = np.where(measured > 0, shapely.linestrings(np.stack([c[:, 0], end], axis=1)), tg[it])
-    status = trees["status"].to_numpy(dtype=object)[it]
-    sev = np.where(status == "planned", rules.severity(rule, "severity_planned"),
-                   rules.severity(rule, "severity_existing"))
-    return new_findings(rule, TREES, trees["uid"].to_numpy(dtype=object)[it], PIPES,
-                        pf["uid"].to_numpy(dtype=object)[ip], measured, required[f], "m", sev,
-                        cert[f], source[f], geoms)
+    ex, ey = px + (nx - px) * k, py + (ny - py) * k
+    geoms = trees.geometry.to_numpy()[it].copy()
+    pos = measured > 0
+    if pos.any():
+        geoms[pos] = shapely.linestrings(np.stack([np.column_stack([px[pos], py[pos]]),
+                                                   np.column_stack([ex[pos], ey[pos]])], axis=1))
+    entry = np.where(sh, ent["shrub"][ip], ent["tree"][ip])
+    source = _sources(rules, rule, entry, sh)
+    planned = (trees["status"] == "planned").to_numpy(dtype=bool, na_value=False)[it]
+    sev = np.where(planned, rules.severity(rule, "severity_planned"), rules.severity(rule, "severity_existing"))
+    return new_findings(rule, TREES, trees["uid"].iloc[it].to_numpy(dtype=object), PIPES,
+                        pf["uid"].iloc[ip].to_numpy(dtype=object), measured, required[f], "m", sev,
+                        cert[f], source, geoms)
+
+
+def _sources(rules, rule, entry, shrub):
+    """Citation of the table entry used, per finding."""
+    out = np.full(len(entry), "", dtype=object)
+    for kind, m in (("tree", ~shrub), ("shrub", shrub)):
+        cites = np.array([rules.entry_source(rule, i, kind) for i in range(len(rules.entries(rule, kind)))]
+                         + [""], dtype=object)
+        out[m] = cites[np.where(entry[m] < 0, -1, entry[m])]
+    return out
