@@ -356,14 +356,16 @@ def test_defaults_uid_updated_at_and_model_defaults(gpkg):
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", a.lower())
     upd = layer.defaultValueDefinition(i("updated_at"))
     assert upd.expression() == "now()" and upd.applyOnUpdate()
-    assert layer.defaultValueDefinition(i("depth_ref")).expression() == "'top'"
+    assert layer.defaultValueDefinition(i("status")).expression() == "'existing'"
+    # depth_ref has no default: NULL means the class's convention (rules file)
+    assert layer.defaultValueDefinition(i("depth_ref")).expression() == ""
     assert layer.editFormConfig().readOnly(i("fid"))
 
     # a feature made as the form makes it gets the defaults and passes its constraints
     assert layer.startEditing()
     geom = QgsGeometry.fromWkt("LINESTRING (0 0, 10 0)")
     feat = QgsVectorLayerUtils.createFeature(layer, geom, {i("utility"): "DL"})
-    assert feat["status"] == "existing" and feat["depth_ref"] == "top"
+    assert feat["status"] == "existing" and not feat["depth_ref"]  # NULL: the class convention
     assert feat["uid"] and "{" not in feat["uid"]
     assert feat["updated_at"] is not None
     for idx in range(layer.fields().count()):
