@@ -267,44 +267,60 @@ def _codes(values):
     return np.asarray(codes, np.int64) + 1, len(uniq) + 1
 
 
+class Distinct:
+    """The distinct combinations of a class column and the attributes a
+    rule table tests: ``inv`` (row -> combination), ``cls`` / ``attrs`` (one
+    row per combination). ``lookup`` evaluates a table on the combinations
+    and broadcasts back (same result as RuleSet.lookup on every row)."""
+
+    def __init__(self, rules, rule, keys, cls_b, attrs_b):
+        import pandas as pd
+
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        entries = [e for k in keys for e in rules.entries(rule, k)]
+        used = {_COND_ATTR[c] for e in entries for c in _COND_ATTR if c in e}
+        cols = [cls_b] + [v for k, v in attrs_b.items() if k in used]
+        n = len(cls_b)
+        combo = np.zeros(n, np.int64)
+        for v in cols:
+            c, k = _codes(v)
+            combo = combo * k + c
+        inv, uniq = pd.factorize(combo) if n else (np.zeros(0, np.int64), [])
+        self.inv = np.asarray(inv, np.int64)
+        first = np.zeros(len(uniq), np.int64)
+        first[self.inv[::-1]] = np.arange(n - 1, -1, -1)  # first row of each combination
+
+        def pick(v):
+            if hasattr(v, "iloc"):  # a Series: take the few rows, then convert
+                v = v.iloc[first]
+                return v.to_numpy(dtype=float, na_value=np.nan) if _is_float(v) else v.to_numpy(dtype=object)
+            return np.asarray(v)[first]
+
+        self.cls = pick(cls_b)
+        self.attrs = {k: pick(v) for k, v in attrs_b.items() if k in used}
+        self.rules, self.rule = rules, rule
+
+    def __len__(self):
+        return len(self.cls)
+
+    def lookup(self, key, extra=None):
+        """(values, entry index) per row; ``extra``: more attributes given
+        per combination (arrays of len(self))."""
+        attrs = dict(self.attrs, **(extra or {}))
+        val, ent = self.rules.lookup(self.rule, key, None, self.cls, attrs_b=attrs)
+        return val[self.inv], ent[self.inv]
+
+
 def lookup_distinct(rules, rule, key, cls_b, attrs_b):
     """``rules.lookup(rule, key, None, cls_b, attrs_b=attrs_b)`` computed on the
     distinct combinations of the class and the attributes the table's
     entries actually test; same result, a few dozen table rows instead of a
     million. ``cls_b`` / ``attrs_b`` values: arrays or pandas Series.
     ``key`` may be a list of table keys: then a dict key -> (values, entries)."""
-    keys = [key] if isinstance(key, str) else list(key)
-    entries = [e for k in keys for e in rules.entries(rule, k)]
-    used = {_COND_ATTR[c] for e in entries for c in _COND_ATTR if c in e}
-    cols = [("cls", cls_b)] + [(k, v) for k, v in attrs_b.items() if k in used]
-    n = len(cls_b)
-    combo = np.zeros(n, np.int64)
-    for _, v in cols:
-        c, k = _codes(v)
-        combo = combo * k + c
-    if n == 0:
-        z = (np.zeros(0), np.zeros(0, np.int64))
-        return z if isinstance(key, str) else {k: z for k in keys}
-    import pandas as pd
-
-    inv, uniq = pd.factorize(combo)
-    inv = np.asarray(inv, np.int64)
-    first = np.zeros(len(uniq), np.int64)
-    first[inv[::-1]] = np.arange(n - 1, -1, -1)  # first row of each combination
-
-    def pick(v):
-        if hasattr(v, "iloc"):  # a Series: take the few rows, then convert
-            v = v.iloc[first]
-            return v.to_numpy(dtype=float, na_value=np.nan) if _is_float(v) else v.to_numpy(dtype=object)
-        return np.asarray(v)[first]
-
-    sub_cls = pick(cls_b)
-    sub_attrs = {k: pick(v) for k, v in attrs_b.items() if k in used}
-    out = {}
-    for k in keys:
-        val, ent = rules.lookup(rule, k, None, sub_cls, attrs_b=sub_attrs)
-        out[k] = (val[inv], ent[inv])
-    return out[key] if isinstance(key, str) else out
+    dist = Distinct(rules, rule, key, cls_b, attrs_b)
+    if isinstance(key, str):
+        return dist.lookup(key)
+    return {k: dist.lookup(k) for k in key}
 
 
 def _is_float(v):

@@ -25,7 +25,8 @@ def check_building_clearance(ctx):
     import shapely
 
     from .findings import classify_min, empty_findings, new_findings
-    from .rule_roads import Edges, Segments, clip_pairs, piece_lines, pipe_pairs_dwithin
+    from .plan_join import Distinct, PolyEdges, grid_for_geoms, segment_polygon
+    from .rule_roads import Edges, Segments, clip_pairs, piece_lines
 
     rule = "building_clearance"
     rules = ctx.rules
@@ -35,44 +36,80 @@ def check_building_clearance(ctx):
     if len(bld) == 0 or len(pf) == 0:
         return empty_findings()
     entries = rules.entries(rule, "pairs")
-    rmax = max(float(e["value"]) for e in entries) if entries else np.nan
-    if not np.isfinite(rmax):
+    if not entries:
         return empty_findings()
+    n = len(pf)
     width = pf["width_m"].to_numpy(float)
     acc_p = np.nan_to_num(pf["acc_h"].to_numpy(float))
     acc_b = np.nan_to_num(ctx.plan_acc_h(bld))
-    dmax = rmax + width.max() / 2 + acc_p.max() + acc_b.max()
+    attrs = {"diameter_mm": pf["diameter_mm"], "pressure_mpa": pf["pressure_mpa"], "burial": pf["burial"]}
+    # each pipe's largest possible requirement (deeper than the foundation or
+    # not, or unknown), on the distinct (class, attributes) combinations
+    dist = Distinct(rules, rule, "pairs", pf["utility"], attrs)
+    k = len(dist)
+    rp = np.full(n, np.nan)
+    for deeper in (1.0, 0.0, np.nan):
+        rp = np.fmax(rp, dist.lookup("pairs", {"deeper_than_foundation": np.full(k, deeper)})[0])
+    reach = rp + width / 2 + acc_p + float(acc_b.max())
+    if not np.isfinite(reach).any():
+        return empty_findings()
     pg = pf.geometry.to_numpy()
     bg = bld.geometry.to_numpy()
-    ip, ib = pipe_pairs_dwithin(pg, bg, dmax)
+    segs = Segments(pg)
+    r = reach[segs.line]
+    live = np.flatnonzero(np.isfinite(r))
+    x0, y0, x1, y1 = segs.x0[live], segs.y0[live], segs.x1[live], segs.y1[live]
+    grid = grid_for_geoms(bg, extent_hint=float(np.median(np.abs(x1 - x0) + 2 * r[live])))
+    q, ib = grid.pairs(np.minimum(x0, x1) - r[live], np.minimum(y0, y1) - r[live],
+                       np.maximum(x0, x1) + r[live], np.maximum(y0, y1) + r[live])
+    sg = live[q]
     ctx.progress(0.3, rule)
-    line = shapely.shortest_line(pg[ip], bg[ib])
-    d = shapely.length(line)
-    near_xy = shapely.get_coordinates(line).reshape(-1, 2, 2)[:, 0]  # the pipe end of the line
-    bottom = pm.bottom_depth_at(ip, near_xy) if len(ip) else np.zeros(0)
-    found = bld["foundation_depth_m"].to_numpy(dtype=float, na_value=np.nan)[ib]
-    deeper = np.where(np.isfinite(bottom) & np.isfinite(found), (bottom > found).astype(float), np.nan)
-    attrs = {"diameter_mm": pf["diameter_mm"].to_numpy(dtype=float, na_value=np.nan)[ip],
-             "pressure_mpa": pf["pressure_mpa"].to_numpy(dtype=float, na_value=np.nan)[ip],
-             "burial": pf["burial"].to_numpy(dtype=object)[ip],
-             "deeper_than_foundation": deeper}
-    required, ent = rules.lookup(rule, "pairs", None, pf["utility"].to_numpy(dtype=object)[ip], attrs_b=attrs)
+    ub, bl = np.unique(ib, return_inverse=True)  # edges of the candidate buildings only
+    d, t = segment_polygon(segs.x0[sg], segs.y0[sg], segs.x1[sg], segs.y1[sg], PolyEdges(bg[ub]), bl)
+    ip = segs.line[sg]
+    if len(segs) != len(pf):  # multi-vertex pipes: the nearest segment of each (pipe, building)
+        o = np.lexsort((t, d, ib, ip))
+        ip, ib, sg, d, t = ip[o], ib[o], sg[o], d[o], t[o]
+        first = np.ones(len(ip), bool)
+        first[1:] = (ip[1:] != ip[:-1]) | (ib[1:] != ib[:-1])
+        ip, ib, sg, d, t = ip[first], ib[first], sg[first], d[first], t[first]
     measured = np.maximum(d - width[ip] / 2, 0.0)
     u = acc_p[ip] + acc_b[ib]
+    # drop the pairs beyond any requirement of the pipe before the depth work
+    near = measured - u < rp[ip]
+    ip, ib, sg, d, t, measured, u = ip[near], ib[near], sg[near], d[near], t[near], measured[near], u[near]
+    # deeper than the foundation: the pipe's outer bottom at its point nearest
+    # the building, where the building has a foundation depth
+    found = bld["foundation_depth_m"].to_numpy(dtype=float, na_value=np.nan)[ib]
+    deeper = np.full(len(ip), np.nan)
+    known = np.flatnonzero(np.isfinite(found))
+    if len(known):
+        s_ = sg[known]
+        xy = np.column_stack([segs.x0[s_] + t[known] * segs.dx[s_], segs.y0[s_] + t[known] * segs.dy[s_]])
+        bottom = pm.bottom_depth_at(ip[known], xy)
+        deeper[known] = np.where(np.isfinite(bottom), (bottom > found[known]).astype(float), np.nan)
+    # the requirement on the distinct (pipe combination, deeper) pairs
+    dcode = np.where(np.isnan(deeper), 2, deeper).astype(np.int64)
+    key, inv = np.unique(dist.inv[ip] * 3 + dcode, return_inverse=True)
+    dv = np.array([1.0, 0.0, np.nan])[key % 3]
+    sub = {a: v[key // 3] for a, v in dist.attrs.items()}
+    sub["deeper_than_foundation"] = dv
+    val, ent = rules.lookup(rule, "pairs", None, dist.cls[key // 3], attrs_b=sub)
+    required, ent = val[inv], ent[inv]
     is_f, cert = classify_min(measured, required, u)
     f = np.nonzero(is_f & np.isfinite(required))[0]
-    ip, ib, line = ip[f], ib[f], line[f]
+    ip, ib = ip[f], ib[f]
     required, ent, measured, cert = required[f], ent[f], measured[f], cert[f]
     ctx.progress(0.7, rule)
-    # geometry: the stretch within the clearance
-    segs = Segments(pg)
-    edges = Edges(bg)
+    # geometry: the stretch within the clearance (findings only)
+    fb, fl = np.unique(ib, return_inverse=True)  # the buildings of findings only
     tol = required + width[ip] / 2
-    pc = clip_pairs(segs, edges, bg, ip, ib, tol)
+    pc = clip_pairs(segs, Edges(bg[fb]), bg[fb], ip, fl, tol)
     geoms = piece_lines(segs, pc, pc.inside | pc.near, pc.pair, len(ip))
     none = np.array([g is None for g in geoms], dtype=bool)
-    geoms[none] = line[none]
+    if none.any():  # a near miss: the shortest line pipe -> building
+        geoms[none] = shapely.shortest_line(pg[ip[none]], bg[ib[none]])
     srcs = np.array([rules.entry_source(rule, i) for i in range(len(entries))] + [""], dtype=object)
-    return new_findings(rule, PIPES, pf["uid"].to_numpy(dtype=object)[ip], BUILDINGS,
-                        bld["uid"].to_numpy(dtype=object)[ib], measured, required, "m",
+    return new_findings(rule, PIPES, pf["uid"].iloc[ip].to_numpy(dtype=object), BUILDINGS,
+                        bld["uid"].iloc[ib].to_numpy(dtype=object), measured, required, "m",
                         rules.severity(rule), cert, srcs[ent], geoms)
