@@ -91,7 +91,7 @@ def check_building_clearance(ctx):
     # the requirement on the distinct (pipe combination, deeper) pairs
     dcode = np.where(np.isnan(deeper), 2, deeper).astype(np.int64)
     key, inv = np.unique(dist.inv[ip] * 3 + dcode, return_inverse=True)
-    dv = np.array([1.0, 0.0, np.nan])[key % 3]
+    dv = np.array([0.0, 1.0, np.nan])[key % 3]  # code = deeper (0, 1), 2 unknown
     sub = {a: v[key // 3] for a, v in dist.attrs.items()}
     sub["deeper_than_foundation"] = dv
     val, ent = rules.lookup(rule, "pairs", None, dist.cls[key // 3], attrs_b=sub)
