@@ -405,6 +405,23 @@ class LineIndex:
         self.t = np.where(L > 0, along / np.where(L > 0, L, 1.0), 0.0)
         self.key = idx * 2.0 + self.t  # globally sorted
 
+    def take(self, rows) -> "LineIndex":
+        """The LineIndex of lines ``rows`` (no GEOS: the arrays are gathered)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = LineIndex.__new__(LineIndex)
+        out.lines = self.lines[rows]
+        counts = (self.end - self.start)[rows]
+        tot = int(counts.sum())
+        src = np.repeat(self.start[rows] - (np.cumsum(counts) - counts), counts) + np.arange(tot)
+        out.coords = self.coords[src]
+        out.idx = np.repeat(np.arange(len(rows)), counts)
+        out.start = (np.cumsum(counts) - counts).astype(np.int64)
+        out.end = out.start + counts
+        out.length = self.length[rows]
+        out.t = self.t[src]
+        out.key = out.idx * 2.0 + out.t
+        return out
+
     def point_at(self, line, t):
         """(N x 2) coordinates at fractions t of lines ``line``."""
         line = np.asarray(line, dtype=np.int64)
@@ -421,12 +438,34 @@ class LineIndex:
         """LineStrings from fraction ta to tb of lines ``line`` (ta < tb)."""
         import shapely
 
+        out, counts = self._substring_coords(line, ta, tb)
+        if out is None:
+            return np.array([], dtype=object)
+        return shapely.linestrings(out, indices=np.repeat(np.arange(len(counts)), counts))
+
+    def multi_substrings(self, line, ta, tb, group, n_groups):
+        """One MultiLineString per group of the substrings (ta..tb of lines
+        ``line``); ``group`` (0..n_groups-1) must be sorted, every group used.
+        Built in one go from the coordinates (no intermediate geometries)."""
+        import shapely
+
+        out, counts = self._substring_coords(line, ta, tb)
+        if out is None:
+            return np.array([], dtype=object)
+        group = np.asarray(group, dtype=np.int64)
+        part_off = np.concatenate([[0], np.cumsum(counts)])
+        per = np.bincount(group, minlength=n_groups)
+        geom_off = np.concatenate([[0], np.cumsum(per)])
+        return shapely.from_ragged_array(shapely.GeometryType.MULTILINESTRING, out,
+                                         (part_off.astype(np.int64), geom_off.astype(np.int64)))
+
+    def _substring_coords(self, line, ta, tb):
         line = np.asarray(line, dtype=np.int64)
         ta = np.asarray(ta, float)
         tb = np.asarray(tb, float)
         m = len(line)
         if m == 0:
-            return np.array([], dtype=object)
+            return None, None
         pa = self.point_at(line, ta)
         pb = self.point_at(line, tb)
         i0 = np.searchsorted(self.key, line * 2.0 + ta, side="right")
@@ -441,7 +480,7 @@ class LineIndex:
             owner = np.repeat(np.arange(m), inner)
             within = np.arange(inner.sum()) - np.repeat(np.cumsum(inner) - inner, inner)
             out[offs[owner] + 1 + within] = self.coords[i0[owner] + within]
-        return shapely.linestrings(out, indices=np.repeat(np.arange(m), counts))
+        return out, counts
 
 
 def _edges(coords, idx):
@@ -451,7 +490,22 @@ def _edges(coords, idx):
     return np.nonzero(idx[1:] == idx[:-1])[0]
 
 
-def split_lines_by_polygons(lines, polys, line_index: LineIndex = None, eps=1e-9):
+def line_bounds(li: LineIndex):
+    """(lo, hi) corners of the bounding boxes of the lines of a LineIndex."""
+    n = len(li.lines)
+    lo = np.full((n, 2), np.nan)
+    hi = np.full((n, 2), np.nan)
+    has = li.end > li.start
+    if has.any():
+        st = li.start[has]
+        for k in (0, 1):
+            lo[has, k] = np.minimum.reduceat(li.coords[:, k], st)
+            hi[has, k] = np.maximum.reduceat(li.coords[:, k], st)
+    return lo, hi
+
+
+def split_lines_by_polygons(lines, polys, line_index: LineIndex = None, eps=1e-9,
+                            chunk: int = 1 << 17):
     """Split lines at the boundaries of the polygons they meet.
 
     Returns a dict:
@@ -459,60 +513,110 @@ def split_lines_by_polygons(lines, polys, line_index: LineIndex = None, eps=1e-9
       piece_line, piece_ta, piece_tb: pieces of the lines that meet any
         polygon, cut at every boundary crossing (fractions of the length)
       in_pair, in_piece: piece ``in_piece`` lies inside polygon of pair ``in_pair``
-    Closed-form edge/edge crossings (candidates from an STRtree of the line
-    edges) and a point-in-polygon test at each piece's middle.
+    No GEOS tree nor overlay: candidate (line, polygon) pairs from a box join,
+    closed-form crossings of line edges with ring edges (a second box join),
+    a point-in-polygon test of the first vertex for pairs that never cross
+    (a line wholly inside), and one at each piece's middle.
     """
     import shapely
 
     lines = np.asarray(lines, dtype=object)
     polys = np.asarray(polys, dtype=object)
     li_ = line_index or LineIndex(lines)
-    empty = dict(pairs_line=np.zeros(0, np.int64), pairs_poly=np.zeros(0, np.int64),
-                 piece_line=np.zeros(0, np.int64), piece_ta=np.zeros(0), piece_tb=np.zeros(0),
-                 in_pair=np.zeros(0, np.int64), in_piece=np.zeros(0, np.int64))
+    z = np.zeros(0, np.int64)
+    empty = dict(pairs_line=z, pairs_poly=z, piece_line=z, piece_ta=np.zeros(0), piece_tb=np.zeros(0),
+                 in_pair=z, in_piece=z)
     if len(lines) == 0 or len(polys) == 0:
         return empty
-    tree = shapely.STRtree(lines)
-    shapely.prepare(polys)
-    pj, pl = tree.query(polys, predicate="intersects")
-    if len(pj) == 0:
+    # -- candidate (line, polygon) pairs by their boxes -------------------------
+    llo, lhi = line_bounds(li_)
+    b = shapely.bounds(polys)
+    good = np.isfinite(b).all(axis=1)
+    pidx = np.nonzero(good)[0]
+    ok_line = np.nonzero(np.isfinite(llo).all(axis=1))[0]
+    cl, cp = [], []
+    for i, j in GridJoin(llo[ok_line], lhi[ok_line], b[pidx, :2], b[pidx, 2:]).pairs(1 << 20):
+        cl.append(ok_line[i])
+        cp.append(pidx[j])
+    if not cl:
+        return empty
+    cl, cp = np.concatenate(cl), np.concatenate(cp)
+    n_poly = np.int64(len(polys))
+    L = np.unique(cl)
+    P = np.unique(cp)
+
+    # -- line edges x ring edges: crossings ---------------------------------------
+    e = _edges(li_.coords, li_.idx)
+    in_l = np.zeros(len(lines), bool)
+    in_l[L] = True
+    e = e[in_l[li_.idx[e]]]
+    ea, eb = li_.coords[e], li_.coords[e + 1]
+    eline = li_.idx[e]
+    et0, et1 = li_.t[e], li_.t[e + 1]
+    rings, ridx = shapely.get_rings(polys[P], return_index=True)
+    rc, rci = shapely.get_coordinates(rings, return_index=True)
+    re_ = _edges(rc, rci)
+    rpoly = P[ridx[rci[re_]]]
+    c, d = rc[re_], rc[re_ + 1]
+    ts = [np.zeros(len(L)), np.ones(len(L))]
+    tl = [L, L]
+    xkey = []  # (line, polygon) pairs that meet at an edge
+    if len(e) and len(re_):
+        gj = GridJoin(np.minimum(ea, eb), np.maximum(ea, eb), np.minimum(c, d), np.maximum(c, d))
+        for ei, qi in gj.pairs(chunk):
+            ax, ay = ea[ei, 0], ea[ei, 1]
+            rx, ry = eb[ei, 0] - ax, eb[ei, 1] - ay
+            cx, cy = c[qi, 0], c[qi, 1]
+            qx, qy = d[qi, 0] - cx, d[qi, 1] - cy
+            wx, wy = cx - ax, cy - ay
+            den = rx * qy - ry * qx
+            nz = den != 0
+            dd = np.where(nz, den, 1.0)
+            s_ = (wx * qy - wy * qx) / dd
+            u_ = (wx * ry - wy * rx) / dd
+            hit = nz & (s_ >= 0) & (s_ <= 1) & (u_ >= 0) & (u_ <= 1)
+            # parallel edges meet when collinear and overlapping
+            par = ~nz
+            if par.any():
+                col = par & (np.abs(wx * ry - wy * rx) <= 1e-12 * (np.abs(wx) + np.abs(wy) + 1.0)
+                             * (np.abs(rx) + np.abs(ry) + 1e-300))
+                rr = rx * rx + ry * ry
+                t0 = np.where(rr > 0, (wx * rx + wy * ry) / np.where(rr > 0, rr, 1.0), 0.0)
+                t1 = np.where(rr > 0, ((wx + qx) * rx + (wy + qy) * ry) / np.where(rr > 0, rr, 1.0), 0.0)
+                meet = col & (np.maximum(t0, t1) >= 0) & (np.minimum(t0, t1) <= 1)
+            else:
+                meet = par
+            xkey.append(eline[ei[hit | meet]] * n_poly + rpoly[qi[hit | meet]])
+            # the split points: proper (non-parallel) crossings, as the old tree query
+            ok = nz & (np.abs(den) > 1e-15 * (np.hypot(rx, ry) * np.hypot(qx, qy) + 1e-300))
+            ok &= hit
+            ek = ei[ok]
+            ts.append(et0[ek] + np.clip(s_[ok], 0.0, 1.0) * (et1[ek] - et0[ek]))
+            tl.append(eline[ek])
+    xk = np.unique(np.concatenate(xkey)) if xkey else z
+    ckey = cl * n_poly + cp
+    crossed = np.isin(ckey, xk)
+    # pairs that never meet at an edge intersect when the line lies inside
+    rest = ~crossed
+    inside = np.zeros(len(cl), bool)
+    if rest.any():
+        shapely.prepare(polys[P])
+        v = li_.coords[li_.start[cl[rest]]]
+        inside[rest] = shapely.contains_xy(polys[cp[rest]], v[:, 0], v[:, 1])
+    keep = crossed | inside
+    pl, pj = cl[keep], cp[keep]
+    if len(pl) == 0:
         return empty
     order = np.lexsort((pj, pl))
     pj, pl = pj[order], pl[order]
     L = np.unique(pl)
-    P = np.unique(pj)
+    has = np.zeros(len(lines), bool)
+    has[L] = True
 
-    # line edges of the involved lines
-    e = _edges(li_.coords, li_.idx)
-    e = e[np.isin(li_.idx[e], L)]
-    a = li_.coords[e]
-    b = li_.coords[e + 1]
-    eline = li_.idx[e]
-    et0, et1 = li_.t[e], li_.t[e + 1]
-    # ring edges of the involved polygons
-    rings, ridx = shapely.get_rings(polys[P], return_index=True)
-    rc, rci = shapely.get_coordinates(rings, return_index=True)
-    re_ = _edges(rc, rci)
-    c = rc[re_]
-    d = rc[re_ + 1]
-
-    ts = [np.zeros(len(L)), np.ones(len(L))]
-    tl = [L, L]
-    if len(e) and len(re_):
-        etree = shapely.STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
-        qi, ei = etree.query(shapely.linestrings(np.stack([c, d], axis=1)), predicate="intersects")
-        r = b[ei] - a[ei]
-        q = d[qi] - c[qi]
-        w = c[qi] - a[ei]
-        den = r[:, 0] * q[:, 1] - r[:, 1] * q[:, 0]
-        ok = np.abs(den) > 1e-15 * (np.hypot(*r.T) * np.hypot(*q.T) + 1e-300)
-        s = np.where(ok, (w[:, 0] * q[:, 1] - w[:, 1] * q[:, 0]) / np.where(ok, den, 1.0), 0.0)
-        s = np.clip(s[ok], 0.0, 1.0)
-        ei = ei[ok]
-        ts.append(et0[ei] + s * (et1[ei] - et0[ei]))
-        tl.append(eline[ei])
     tl = np.concatenate(tl)
     ts = np.concatenate(ts)
+    sel = has[tl]  # only lines that meet a polygon
+    tl, ts = tl[sel], ts[sel]
     o = np.lexsort((ts, tl))
     tl, ts = tl[o], ts[o]
     keep = np.ones(len(ts), bool)
@@ -529,6 +633,7 @@ def split_lines_by_polygons(lines, polys, line_index: LineIndex = None, eps=1e-9
     cnt = npieces[pl]
     pair_rep = np.repeat(np.arange(len(pl)), cnt)
     piece_id = poff[pl][pair_rep] + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    shapely.prepare(polys[np.unique(pj)])
     inside = shapely.contains_xy(polys[pj[pair_rep]], mid[piece_id, 0], mid[piece_id, 1])
     return dict(pairs_line=pl, pairs_poly=pj, piece_line=piece_line, piece_ta=piece_ta,
                 piece_tb=piece_tb, in_pair=pair_rep[inside], in_piece=piece_id[inside])
@@ -631,6 +736,46 @@ def _runs(start, count, chunk):
         s = e
 
 
+def _near_boxes(lo, hi, lo2, hi2, max_cells=1_000_000):
+    """Which boxes (lo, hi) may overlap some box (lo2, hi2): a coarse grid
+    marks the cells the second set covers; a summed-area table answers each
+    box of the first set in O(1). Conservative (never drops an overlap)."""
+    ok2 = np.isfinite(lo2).all(axis=1) & np.isfinite(hi2).all(axis=1)
+    lo2, hi2 = lo2[ok2], hi2[ok2]
+    out = np.zeros(len(lo), bool)
+    if len(lo2) == 0:
+        return out
+    g0 = lo2.min(axis=0)
+    span = np.maximum(hi2.max(axis=0) - g0, 1e-9)
+    # cells about half the smaller side of the typical box: fine enough to
+    # tell near from far, coarse enough to stay within max_cells
+    cs = max(float(np.median(np.min(hi2 - lo2, axis=1))) / 2.0,
+             float(np.sqrt(span[0] * span[1] / max_cells)), float(span.max()) / 4000.0, 1e-9)
+    nx, ny = int(span[0] // cs) + 1, int(span[1] // cs) + 1
+    a0 = np.floor((lo2 - g0) / cs).astype(np.int64)
+    a1 = np.floor((hi2 - g0) / cs).astype(np.int64)
+    a0 = np.clip(a0, 0, [nx - 1, ny - 1])
+    a1 = np.clip(a1, 0, [nx - 1, ny - 1])
+    D = np.zeros((nx + 1, ny + 1), np.int32)
+    np.add.at(D, (a0[:, 0], a0[:, 1]), 1)
+    np.add.at(D, (a0[:, 0], a1[:, 1] + 1), -1)
+    np.add.at(D, (a1[:, 0] + 1, a0[:, 1]), -1)
+    np.add.at(D, (a1[:, 0] + 1, a1[:, 1] + 1), 1)
+    occ = (np.cumsum(np.cumsum(D, axis=0), axis=1)[:nx, :ny] > 0).astype(np.int32)
+    S = np.zeros((nx + 1, ny + 1), np.int32)
+    S[1:, 1:] = np.cumsum(np.cumsum(occ, axis=0), axis=1)
+    fin = np.isfinite(lo).all(axis=1) & np.isfinite(hi).all(axis=1)
+    b0 = np.floor((lo - g0) / cs)
+    b1 = np.floor((hi - g0) / cs)
+    fin &= (b1[:, 0] >= 0) & (b1[:, 1] >= 0) & (b0[:, 0] <= nx - 1) & (b0[:, 1] <= ny - 1)
+    i0 = np.clip(np.nan_to_num(b0[:, 0]), 0, nx - 1).astype(np.int64)
+    j0 = np.clip(np.nan_to_num(b0[:, 1]), 0, ny - 1).astype(np.int64)
+    i1 = np.clip(np.nan_to_num(b1[:, 0]), 0, nx - 1).astype(np.int64) + 1
+    j1 = np.clip(np.nan_to_num(b1[:, 1]), 0, ny - 1).astype(np.int64) + 1
+    cnt = S[i1, j1] - S[i0, j1] - S[i1, j0] + S[i0, j0]
+    return fin & (cnt > 0)
+
+
 class GridJoin:
     """Pairs of overlapping boxes (closed boxes: touching counts).
 
@@ -646,19 +791,29 @@ class GridJoin:
         hi = np.asarray(hi, float).reshape(-1, 2)
         self.bipartite = lo2 is not None
         sets = [(lo, hi)]
+        self.keep = [None, None]  # rows of each set that take part (None: all)
         if self.bipartite:
             sets.append((np.asarray(lo2, float).reshape(-1, 2), np.asarray(hi2, float).reshape(-1, 2)))
         self.empty = any(len(l) == 0 for l, _ in sets)
         if self.empty:
             return
+        if self.bipartite:
+            # many boxes against few: first drop the many that lie far from all the few
+            big = 0 if len(sets[0][0]) > len(sets[1][0]) else 1
+            if len(sets[big][0]) > 8 * len(sets[1 - big][0]):
+                rows = np.nonzero(_near_boxes(*sets[big], *sets[1 - big]))[0]
+                self.keep[big] = rows
+                sets[big] = (sets[big][0][rows], sets[big][1][rows])
+                if len(rows) == 0:
+                    self.empty = True
+                    return
         alo = np.concatenate([l for l, _ in sets])
         ahi = np.concatenate([h for _, h in sets])
         y0, x0 = float(alo[:, 1].min()), float(alo[:, 0].min())
         S = float(ahi[:, 0].max() - x0) * 1.5 + 1.0  # strips do not mix in the keys
         span = float(ahi[:, 1].max() - y0)
         if cell is None:
-            ext = np.concatenate([h[:, 1] - l[:, 1] for l, h in sets])
-            cell = 2.0 * float(np.median(ext))
+            cell = 2.0 * max(float(np.median(h[:, 1] - l[:, 1])) for l, h in sets)
         h = max(cell, span / 1e6, 1e-6)
         while True:  # a few very tall boxes must not flood the strips
             cnt = sum(int((np.floor((hh[:, 1] - y0) / h) - np.floor((ll[:, 1] - y0) / h) + 1).sum())
@@ -669,6 +824,11 @@ class GridJoin:
         self.strips = [_Strips(l, hh, y0, x0, h, S) for l, hh in sets]
 
     def pairs(self, chunk: int = 1 << 17):
+        k1, k2 = self.keep
+        for a, b in self._pairs(chunk):
+            yield (a if k1 is None else k1[a]), (b if k2 is None else k2[b])
+
+    def _pairs(self, chunk):
         if self.empty:
             return
         if not self.bipartite:

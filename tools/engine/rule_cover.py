@@ -32,19 +32,22 @@ def check_cover_depth(ctx):
     if len(f) == 0:
         return _empty(ctx)
     mins = rules.group(RULE, "min_cover")
-    util = f["utility"].to_numpy(dtype=object)
+    util = f["utility"]
     req = np.full((len(f), 2), np.nan)
-    src = np.full(len(f), "", dtype=object)
+    src_of = np.full(len(f), -1, dtype=np.int64)  # which class's value (index into cites)
+    cites = []
     for cls, v in mins.items():
-        m = util == cls
+        m = (util == cls).to_numpy(dtype=bool, na_value=False)
         req[m] = np.asarray(v.value, float)[:2]
-        src[m] = v.cite
+        src_of[m] = len(cites)
+        cites.append(v.cite)
+    cites = np.array(cites + [""], dtype=object)
     cand = np.nonzero(f["depth_known"].to_numpy(bool) & f["buried"].to_numpy(bool)
                       & np.isfinite(req).all(axis=1) & (pm.length > 0))[0]
     if len(cand) == 0:
         return _empty(ctx)
-    lines = pm.geoms[cand]
-    li = LineIndex(lines)
+    li = pm.line_index.take(cand)
+    lines = li.lines
 
     roads = ctx.layer(ROAD)
     parts = list(rules.value(RULE, "road_parts"))
@@ -92,11 +95,11 @@ def check_cover_depth(ctx):
     g_seg, g_road, g_r, g_u = seg[first], road[first], r[first], u[first]
     is_f, certainty = classify_min(meas, g_r, g_u)
     o = np.argsort(inv, kind="stable")
-    stretches = li.substrings(line_of[o], sa[o], sb[o])
-    geom = shapely.multilinestrings(stretches, indices=inv[o])
+    geom = li.multi_substrings(line_of[o], sa[o], sb[o], inv[o], len(uk))
     keep = is_f
     uid_b = np.where(g_road >= 0, road_uid[np.maximum(g_road, 0)] if len(road_uid) else "", "")
     layer_b = np.where(g_road >= 0, ROAD, "")
-    return new_findings(RULE, LAYER, f["uid"].to_numpy(dtype=object)[g_seg][keep], layer_b[keep],
+    g_seg = g_seg[keep]
+    return new_findings(RULE, LAYER, f["uid"].iloc[g_seg].to_numpy(dtype=object), layer_b[keep],
                         uid_b[keep], meas[keep], g_r[keep], "m", rules.severity(RULE),
-                        certainty[keep], src[g_seg][keep], np.asarray(geom)[keep])
+                        certainty[keep], cites[src_of[g_seg]], np.asarray(geom)[keep])

@@ -47,7 +47,7 @@ def check_works_over_pipes(ctx):
         return _empty()
     margin_v = rules.get(RULE, "margin_m")
     margin = float(margin_v.value)
-    li = LineIndex(pm.geoms[cand])
+    li = pm.line_index.take(cand)
     sp = split_lines_by_polygons(li.lines, works.geometry.to_numpy(), li)
     if len(sp["in_piece"]) == 0:
         return _empty()
@@ -73,7 +73,7 @@ def check_works_over_pipes(ctx):
     g_seg, g_wk, g_u = seg[first], wk[first], u[first]
     is_f, cert = classify_min(meas, margin, g_u)
     o = np.argsort(inv, kind="stable")
-    geom = np.asarray(shapely.multilinestrings(li.substrings(line[o], sa[o], sb[o]), indices=inv[o]))
+    geom = np.asarray(li.multi_substrings(line[o], sa[o], sb[o], inv[o], len(uk)))
     sev = np.where(meas < 0, rules.severity(RULE, "severity_cut"), rules.severity(RULE))
     wuid = works["uid"].to_numpy(dtype=object)
     puid = f["uid"].to_numpy(dtype=object)
