@@ -92,3 +92,52 @@ def test_oracle(pipes, blds):
         assert f[k][0] == pytest.approx(m, abs=1e-6)
         if stretch > 1e-3:
             assert f[k][3].length == pytest.approx(stretch, rel=1e-4, abs=1e-4)
+
+
+@settings(max_examples=15, deadline=None)
+@given(lines=st.lists(st.lists(st.tuples(c, c), min_size=3, max_size=4), min_size=1, max_size=3),
+       blds=st.lists(st.tuples(c, c, st.floats(2, 15), st.floats(2, 15)), min_size=1, max_size=3))
+def test_oracle_polylines(lines, blds):
+    # pipes of several vertex segments (DL: 0.6 m), buildings crossed or not
+    ps = [pipe(cs, utility="DL", dn=100, acc_h=0.1) for cs in lines if LineString(cs).length > 0]
+    bs = [dict(geometry=box(x, y, x + w, y + h)) for x, y, w, h in blds]
+    if not ps:
+        return
+    with tempfile.TemporaryDirectory() as d:
+        f = rows(run_rule(make_project(d, pipe_segment=ps, building=bs), "building_clearance"))
+    want = {}
+    for i, pp in enumerate(ps, 1):
+        for j, b in enumerate(bs, 1):
+            m = max(0.0, pp["geometry"].distance(b["geometry"]) - 0.05)
+            if m - 0.1 < 0.6:
+                want[(f"S{i}", f"B{j}")] = m
+    assert set(f) == set(want)
+    for k, m in want.items():
+        assert f[k][0] == pytest.approx(m, abs=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["PS", "JS", "RQ", "DL", "XX", None]),
+                          st.sampled_from([100.0, 200.0, 300.0, float("nan")]),
+                          st.sampled_from([0.005, 0.1, 0.3, 1.0, float("nan")]),
+                          st.sampled_from(["ZM", "GK", None]),
+                          st.sampled_from([1.0, 0.0, float("nan")])), min_size=1, max_size=40))
+def test_lookup_distinct_equals_lookup(rows_):
+    # the distinct-combination lookup gives RuleSet.lookup's answer on every row
+    import numpy as np
+    import pandas as pd
+
+    from renewal_planner.tools.engine.plan_join import lookup_distinct
+    from renewal_planner.tools.ruleset import load_rules
+
+    rules = load_rules()
+    cls = pd.Series([r[0] for r in rows_], dtype="str")
+    attrs = {"diameter_mm": pd.Series([r[1] for r in rows_], dtype=float),
+             "pressure_mpa": pd.Series([r[2] for r in rows_], dtype=float),
+             "burial": pd.Series([r[3] for r in rows_], dtype="str"),
+             "deeper_than_foundation": np.array([r[4] for r in rows_])}
+    v, e = lookup_distinct(rules, "building_clearance", "pairs", cls, attrs)
+    plain = {k: (x.to_numpy(dtype=object) if x.dtype == "str" else np.asarray(x, float)) for k, x in attrs.items()}
+    v0, e0 = rules.lookup("building_clearance", "pairs", None, cls.to_numpy(dtype=object), attrs_b=plain)
+    assert np.array_equal(e, e0)
+    assert np.allclose(v, v0, equal_nan=True)

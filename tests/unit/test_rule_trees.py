@@ -93,3 +93,25 @@ def test_oracle(pipes, trees):
     for k, (m, cert) in want.items():
         assert f[k][0] == pytest.approx(m, abs=1e-6)
         assert f[k][3] == cert
+
+
+@settings(max_examples=15, deadline=None)
+@given(lines=st.lists(st.lists(st.tuples(c, c), min_size=3, max_size=4), min_size=1, max_size=3),
+       trees=st.lists(st.tuples(c, c, st.sampled_from(["tree", "shrub"])), min_size=1, max_size=6))
+def test_oracle_polylines(lines, trees):
+    # pipes of several vertex segments: the nearest segment of each pair counts
+    ps = [pipe(cs, utility="JS", dn=300, acc_h=0.1) for cs in lines if LineString(cs).length > 0]
+    ts = [tree(x, y, kind=k) for x, y, k in trees]
+    if not ps:
+        return
+    with tempfile.TemporaryDirectory() as d:
+        f = rows(run_rule(make_project(d, pipe_segment=ps, tree=ts), "tree_pipe_clearance"))
+    want = {}
+    for j, t in enumerate(ts, 1):
+        for i, pp in enumerate(ps, 1):
+            m = max(0.0, t["geometry"].distance(pp["geometry"]) - 0.15)
+            if m - 0.1 < TABLE[t["kind"]]["JS"]:
+                want[(f"T{j}", f"S{i}")] = m
+    assert set(f) == set(want)
+    for k, m in want.items():
+        assert f[k][0] == pytest.approx(m, abs=1e-6)
