@@ -47,7 +47,8 @@ class CheckRun:
     rule_ids: List[str]
     seconds: Dict[str, float] = field(default_factory=dict)
     area_geometry: object = None  # the renovation area of an --area run
-    # read_s, prepare_s, rules_s (wall), finish_s, total_s, workers, mode, read_layer_s
+    # read_s, prepare_s, rules_s (wall), finish_s, total_s, workers, mode, read_layer_s,
+    # rule_cpu_s (CPU seconds of each rule + its ids and messages, in its own thread)
     timings: Dict[str, object] = field(default_factory=dict)
 
 
@@ -145,10 +146,11 @@ def run_checks(project: str, rules_path: str = None, only=None, dem: str = None,
     # -- the rules -------------------------------------------------------------------
     t = time.perf_counter()
     if md == "serial":
-        done, seconds = _run_serial(ctx, ids)
+        done, seconds, cpu = _run_serial(ctx, ids)
     else:
-        done, seconds = _run_parallel(ctx, ids, nw, md)
+        done, seconds, cpu = _run_parallel(ctx, ids, nw, md)
     timings["rules_s"] = time.perf_counter() - t
+    timings["rule_cpu_s"] = cpu
     ctx._span = (0.0, 1.0)
     ctx.progress(1.0, "done")
     # -- put together in rule order ----------------------------------------------------
@@ -189,25 +191,23 @@ def _finish(df):
 
 
 def _run_rule(ctx, rid):
-    """(finished frame, seconds) of one rule."""
-    t0 = time.perf_counter()
+    """(finished frame, seconds of the rule function, CPU seconds of rule + finish)."""
+    t0, c0 = time.perf_counter(), time.thread_time()
     df = rule_function(rid)(ctx)
     s = time.perf_counter() - t0
-    return (_finish(df) if len(df) else None), s
+    out = _finish(df) if len(df) else None
+    return out, s, time.thread_time() - c0
 
 
 def _run_serial(ctx, ids):
-    done, seconds = {}, {}
+    done, seconds, cpu = {}, {}, {}
     n = len(ids)
     for k, rid in enumerate(ids):
         ctx._span = (0.0, 1.0)
         ctx.progress(k / n, rid)
         ctx._span = (k / n, (k + 1) / n)
-        t0 = time.perf_counter()
-        df = rule_function(rid)(ctx)
-        seconds[rid] = time.perf_counter() - t0
-        done[rid] = _finish(df) if len(df) else None
-    return done, seconds
+        done[rid], seconds[rid], cpu[rid] = _run_rule(ctx, rid)
+    return done, seconds, cpu
 
 
 # -- parallel -----------------------------------------------------------------------------
@@ -228,10 +228,10 @@ def _child_noop():
 def _child_rule(rid):
     """In a forked worker: run one rule, return its findings compactly."""
     try:
-        df, s = _run_rule(_FORK_CTX, rid)
+        df, s, c = _run_rule(_FORK_CTX, rid)
     except InputError as e:
         return ("input_error", (e.reason, e.file, e.layer, e.record, e.field))
-    return ("ok", (_pack(df), s))
+    return ("ok", (_pack(df), s, c))
 
 
 def _pack(df):
@@ -264,7 +264,7 @@ def _run_parallel(ctx, ids, nw, mode):
     order = sorted(ids, key=lambda r: -_COST.get(r, 1.0))
     queue = list(order)
     qlock = threading.Lock()
-    done, seconds, errors = {}, {}, []
+    done, seconds, cpu, errors = {}, {}, {}, []
     stop = threading.Event()
     n = len(ids)
     columns = FINDING_COLUMNS + ["conflict_id", "message_zh", "message_en"]
@@ -294,7 +294,7 @@ def _run_parallel(ctx, ids, nw, mode):
                 return
             try:
                 if pool is None:
-                    df, s = _run_rule(ctx, rid)
+                    df, s, c = _run_rule(ctx, rid)
                 else:
                     fut = pool.submit(_child_rule, rid)
                     while True:
@@ -307,9 +307,9 @@ def _run_parallel(ctx, ids, nw, mode):
                     if kind == "input_error":
                         reason, file, layer, record, fld = val
                         raise InputError(reason, file=file, layer=layer, record=record, field=fld)
-                    packed, s = val
+                    packed, s, c = val
                     df = _unpack(packed, columns)
-                done[rid], seconds[rid] = df, s
+                done[rid], seconds[rid], cpu[rid] = df, s, c
             except BaseException as e:  # noqa: BLE001 - handed to the main thread
                 errors.append(e)
                 stop.set()
@@ -329,7 +329,7 @@ def _run_parallel(ctx, ids, nw, mode):
                 break
             ctx.progress(len(done) / n, rid)
             ctx._span = (len(done) / n, (len(done) + 1) / n)
-            done[rid], seconds[rid] = _run_rule(ctx, rid)
+            done[rid], seconds[rid], cpu[rid] = _run_rule(ctx, rid)
         while any(th.is_alive() for th in threads):  # the workers' last rules
             for th in threads:
                 th.join(timeout=0.2)
@@ -350,7 +350,7 @@ def _run_parallel(ctx, ids, nw, mode):
         if pool is not None:
             pool.shutdown(wait=True)
         _FORK_CTX = None
-    return done, seconds
+    return done, seconds, cpu
 
 
 def _kill_pool(pool):

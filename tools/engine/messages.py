@@ -4,6 +4,7 @@ Placeholders: {a} {b} feature uids, {m} measured, {r} required, {u} unit.
 """
 from __future__ import annotations
 
+import re
 import string
 
 import numpy as np
@@ -45,44 +46,105 @@ def format_messages(df):
     ``template.format(a=..., b=..., m=..., r=...)`` gives row by row (tested).
     """
     import pandas as pd
+    import pyarrow as pa
 
     n = len(df)
-    rule = _texts(df["rule_id"])
-    zh = np.empty(n, dtype=object)
-    en = np.empty(n, dtype=object)
+    out = {}
     if n:
+        rule = _texts(df["rule_id"])
         values = {"a": _texts(df["uid_a"]), "b": _texts(df["uid_b"]),
                   "m": _numbers(df["measured"]), "r": _numbers(df["required"])}
         codes, uniques = pd.factorize(rule)
-        for k, rid in enumerate(uniques):
-            rows = np.flatnonzero(codes == k)
-            tzh, ten = MESSAGES[rid]
-            zh[rows] = _render(tzh, values, rows)
-            en[rows] = _render(ten, values, rows)
-    dtype = pd.Series(["x"]).dtype  # the text dtype of a list of str (pandas 3: "str")
-    return (pd.Series(zh, index=df.index, dtype=dtype), pd.Series(en, index=df.index, dtype=dtype))
+        groups = [(np.flatnonzero(codes == k), MESSAGES[rid]) for k, rid in enumerate(uniques)]
+        perm = np.concatenate([rows for rows, _ in groups])
+        inverse = np.empty(n, dtype=np.int64)
+        inverse[perm] = np.arange(n)
+        caches = [{} for _ in groups]
+        for lang in (0, 1):
+            parts = [_render(tpl[lang], values, rows, c) for (rows, tpl), c in zip(groups, caches)]
+            out[lang] = pa.concat_arrays(parts).take(pa.array(inverse))
+    else:
+        out = {0: pa.array([], pa.large_string()), 1: pa.array([], pa.large_string())}
+    return _text_series(out[0], df.index), _text_series(out[1], df.index)
 
 
-def _render(template: str, values: dict, rows: np.ndarray) -> np.ndarray:
+def _text_series(arr, index):
+    """A Series of the text dtype pandas gives a list of str (pandas 3: "str"), from Arrow."""
+    import pandas as pd
+
+    dtype = pd.Series(["x"]).dtype
+    try:
+        return pd.Series(pd.array(arr, dtype=dtype), index=index)
+    except (TypeError, ValueError):  # pragma: no cover - pandas without Arrow strings
+        return pd.Series(arr.to_pylist(), index=index, dtype=dtype)
+
+
+def _render(template: str, values: dict, rows: np.ndarray, cache: dict):
+    """The messages of ``rows`` from ``template``, as an Arrow large_string array
+    (``cache``: formatted fields of these rows, shared by both languages)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     parts = []
     for literal, field, spec, conv in string.Formatter().parse(template):
         if literal:
-            parts.append(literal)
+            parts.append(pa.scalar(literal, pa.large_string()))
         if field is None:
             continue
-        v = values[field][rows]
-        if conv:
-            v = np.asarray([format({"r": repr, "s": str, "a": ascii}[conv](x), spec) for x in v], object)
-        elif spec or field in ("m", "r"):
-            v = np.asarray(list(map(("{:" + spec + "}").format, v.tolist())), dtype=object)
-        else:
-            v = np.asarray(list(map(str, v.tolist())), dtype=object)
-        parts.append(v)
-    if not any(isinstance(p, np.ndarray) for p in parts):
-        return np.full(len(rows), "".join(parts), dtype=object)
-    out = None
-    for p in parts:  # object-array + is one C loop per part
-        out = (np.full(len(rows), p, dtype=object) if isinstance(p, str) else p) if out is None else out + p
+        key = (field, spec, conv)
+        if key not in cache:
+            v = values[field][rows]
+            if conv:
+                v = [format({"r": repr, "s": str, "a": ascii}[conv](x), spec) for x in v]
+            elif field in ("m", "r") and _FIXED.fullmatch(spec or ""):
+                v = _format_fixed(v, int(spec[1:-1]))
+            elif spec or field in ("m", "r"):
+                v = list(map(("{:" + spec + "}").format, v.tolist()))
+            else:
+                v = list(map(str, v.tolist()))
+            cache[key] = v if isinstance(v, pa.Array) else pa.array(v, pa.large_string())
+        parts.append(cache[key])
+    if not any(isinstance(p, pa.Array) for p in parts):
+        return pa.array(["".join(p.as_py() for p in parts)] * len(rows), pa.large_string())
+    return pc.binary_join_element_wise(*parts, pa.scalar("", pa.large_string()))
+
+
+_FIXED = re.compile(r"\.[0-9]f")
+
+
+def _format_fixed(x: np.ndarray, decimals: int):
+    """``format(v, f".{decimals}f")`` of every value, vectorised (Arrow strings).
+
+    Rounded with integers; the values whose scaled fraction lies too close to
+    a half for float arithmetic to decide it the way Python does (which rounds
+    the exact binary value), and the huge and non-finite ones, are formatted
+    by Python itself. The sign is Python's too: -0.001 gives "-0.00".
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    x = np.asarray(x, dtype=float)
+    scale = 10.0 ** decimals
+    a = np.abs(x)
+    y = a * scale
+    with np.errstate(invalid="ignore"):
+        frac = y - np.floor(y)
+        unsure = ~np.isfinite(x) | (y >= 1e9) | (np.abs(frac - 0.5) < 1e-6)
+    k = np.where(unsure, 0.0, np.rint(y)).astype(np.int64)
+    whole = pa.array(k // int(scale)).cast(pa.large_string())
+    sign = pa.array(np.where(np.signbit(x), "-", ""), pa.large_string())
+    if decimals:
+        dec = pc.utf8_lpad(pa.array(k % int(scale)).cast(pa.large_string()), decimals, "0")
+        out = pc.binary_join_element_wise(sign, whole, pa.scalar(".", pa.large_string()), dec,
+                                          pa.scalar("", pa.large_string()))
+    else:
+        out = pc.binary_join_element_wise(sign, whole, pa.scalar("", pa.large_string()))
+    if unsure.any():
+        idx = np.flatnonzero(unsure)
+        fix = pa.array([format(v, f".{decimals}f") for v in x[idx].tolist()], pa.large_string())
+        out = np.asarray(out.to_numpy(zero_copy_only=False), dtype=object)
+        out[idx] = fix.to_numpy(zero_copy_only=False)
+        out = pa.array(out, pa.large_string())
     return out
 
 
