@@ -326,6 +326,16 @@ class RenewalPlannerDock(QgsDockWidget):
             self.import_tab.apply_dependencies(self.problems, dependency_message)
         except ImportError as exc:
             log(f"Import tab disabled: {exc}", "warning")
+        self.quantities_tab = None
+        try:
+            from .quantities_tab import QuantitiesTab
+
+            self.quantities_tab = QuantitiesTab(self)
+            self.tabs.addTab(self.quantities_tab, self.tr("Quantities"))
+            self.project_tab.project_opened.connect(self.quantities_tab.set_project)
+            self.quantities_tab.apply_dependencies(self.problems, dependency_message)
+        except ImportError as exc:
+            log(f"Quantities tab disabled: {exc}", "warning")
         self.setWidget(self.tabs)
         self.project_tab.apply_dependencies(self.problems, dependency_message)
         if self.checks_tab is not None:
@@ -364,4 +374,6 @@ class RenewalPlannerDock(QgsDockWidget):
     def shutdown(self) -> None:
         if getattr(self, "import_tab", None) is not None:
             self.import_tab.shutdown()
+        if getattr(self, "quantities_tab", None) is not None:
+            self.quantities_tab.shutdown()
         self.runner.cancel_all()
