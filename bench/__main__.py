@@ -57,6 +57,9 @@ def run_job(job: dict, tag: str, outdir: str) -> dict:
 
 
 def engine_total(res) -> float:
+    """Wall seconds of the engine's run_checks (read + pipe model + rules on all workers + merge)."""
+    if res.get("total_s") is not None:
+        return res["total_s"]
     return res.get("read_s", 0) + res.get("prepare_s", 0) + sum(res.get("rule_s", {}).values())
 
 
@@ -79,6 +82,12 @@ def main(argv=None) -> int:
                     help="also run each rule in its own process (own peak memory; default only up to 200k "
                          "segments: at 1M every job re-reads the city)")
     ap.add_argument("--seed", type=int, default=20240611)
+    ap.add_argument("--workers", type=int, default=None,
+                    help="cores for the engine (default: RENEWAL_PLANNER_WORKERS or min(2, cpus))")
+    ap.add_argument("--compare-serial", action="store_true",
+                    help="also run the engine on one core (workers=1) and report both")
+    ap.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
+                    help="then the report benchmark (bench/report_bench.py: 10,000 findings to PDF, HTML, XLSX)")
     a = ap.parse_args(argv)
     n = 100_000 if a.quick else a.segments
     base_n = max(n // 10, 1000)
@@ -98,16 +107,21 @@ def main(argv=None) -> int:
               "targets": {"total_s": TARGET_S, "peak_mb": TARGET_MB}}
 
     log(f"engine, all rules together, {n:,} segments ...")
-    eng_all = run_job({"job": "engine", "gpkg": path}, f"engine-all-{n}", outdir)
+    eng_all = run_job({"job": "engine", "gpkg": path, "workers": a.workers}, f"engine-all-{n}", outdir)
+    eng_serial = None
+    if a.compare_serial:
+        log(f"engine, all rules together, one core, {n:,} segments ...")
+        eng_serial = run_job({"job": "engine", "gpkg": path, "workers": 1}, f"engine-serial-{n}", outdir)
     log(f"engine, all rules together, {base_n:,} segments (scaling) ...")
-    eng_base = run_job({"job": "engine", "gpkg": base_path}, f"engine-all-{base_n}", outdir)
+    eng_base = run_job({"job": "engine", "gpkg": base_path, "workers": a.workers}, f"engine-all-{base_n}", outdir)
     per_rule = {}
     if a.per_rule or n <= 200_000:
         for rid in RULES:
             if eng_all.get("status", {}).get(rid, "").startswith("not built"):
                 continue
             log(f"engine, {rid} alone ...")
-            per_rule[rid] = run_job({"job": "engine", "gpkg": path, "rules": [rid]}, f"engine-{rid}-{n}", outdir)
+            per_rule[rid] = run_job({"job": "engine", "gpkg": path, "rules": [rid], "workers": 1},
+                                    f"engine-{rid}-{n}", outdir)
     peers = {}
     if use_duck:
         log("DuckDB spatial ...")
@@ -148,6 +162,9 @@ def main(argv=None) -> int:
     report["rules"] = rows
     report["engine_all"] = {k: v for k, v in eng_all.items() if not k.startswith("_")}
     report["engine_all"]["total_s"] = engine_total(eng_all)
+    if eng_serial is not None:
+        report["engine_serial"] = {k: v for k, v in eng_serial.items() if not k.startswith("_")}
+        report["engine_serial"]["total_s"] = engine_total(eng_serial)
     report["engine_base"] = {k: v for k, v in eng_base.items() if not k.startswith("_")}
     report["engine_base"]["total_s"] = engine_total(eng_base)
     report["per_rule_jobs"] = {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")}
@@ -162,6 +179,9 @@ def main(argv=None) -> int:
     report["bench_wall_s"] = time.perf_counter() - t_all
     md = render(report, peers)
     print(md)
+    if a.report:
+        report["report_bench"] = run_report_bench()
+        md += "\n## Report: 10,000 findings (bench/report_bench.py)\n\n```\n" + report["report_bench"] + "```\n"
     with open(os.path.join(outdir, f"results-{n}.json"), "w") as f:
         json.dump(report, f, indent=1, default=str)
     with open(os.path.join(outdir, f"results-{n}.md"), "w") as f:
@@ -171,12 +191,27 @@ def main(argv=None) -> int:
     return 0
 
 
+def run_report_bench() -> str:
+    """bench/report_bench.py in its own process (a QGIS application of its own); its table, also printed."""
+    log("report benchmark: 10,000 findings to PDF, HTML and XLSX ...")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    try:
+        p = subprocess.run([sys.executable, "-m", "renewal_planner.bench.report_bench"], capture_output=True,
+                           text=True, timeout=JOB_TIMEOUT, env=env)
+        text = p.stdout if p.returncode == 0 else f"{p.stdout}failed (exit {p.returncode}): {p.stderr[-1500:]}\n"
+    except subprocess.TimeoutExpired:
+        text = f"report benchmark: timeout after {JOB_TIMEOUT} s\n"
+    log(text)
+    return text
+
+
 def render(rep, peers) -> str:
     n = rep["segments"]
     L = [f"# Renewal Planner benchmark: {n:,} pipe segments (seed {rep['seed']})", "",
          "counts: " + ", ".join(f"{k} {v:,}" for k, v in rep["counts"].items()), "",
-         "Engine seconds: the rule's `run_checks(only=rule)` call (rule + ids + messages), layers already read,"
-         " all rules in one process; 'alone' = the same rule in its own process (read+prepare seconds, peak MB,"
+         "Engine seconds: the rule and its ids and messages inside one `run_checks` of all rules (layers read"
+         " once; rules spread over the workers, so the seconds of rules running side by side overlap);"
+         " 'alone' = the same rule in its own process (read+prepare seconds, peak MB,"
          " cores used = CPU / wall of that process). Peer seconds: the join+measure query only "
          "(CREATE TABLE AS), loading separate. Ratio = peer / engine (> 1: the engine is faster).", "",
          "| rule | engine s | DuckDB s | PostGIS s | DuckDB/engine | PostGIS/engine | same findings? | findings |"
@@ -200,11 +235,23 @@ def render(rep, peers) -> str:
                  f"{fmt(r.get('findings'))} | {alone} | {st} |")
     ea = rep["engine_all"]
     L += ["", "## Totals", ""]
-    L.append(f"- engine, all built rules in one process: read {fmt(ea.get('read_s'))} s + pipe model "
-             f"{fmt(ea.get('prepare_s'))} s + rules {fmt(sum(ea.get('rule_s', {}).values()))} s = "
-             f"**{fmt(ea.get('total_s'))} s** (target < {TARGET_S:.0f} s; process wall incl. imports "
-             f"{fmt(ea.get('wall_s'))} s); peak memory **{fmt(ea.get('peak_rss_mb'), 0)} MB** "
-             f"(target < {TARGET_MB:.0f} MB); cores used {fmt((ea.get('cpu_s') or 0) / (ea.get('wall_s') or 1))}")
+
+    def engine_line(label, e):
+        rule_sum = sum(e.get("rule_s", {}).values())
+        cpu_sum = sum(e.get("rule_cpu_s", {}).values())
+        layers = ", ".join(f"{k} {v:.1f}" for k, v in sorted(e.get("read_layer_s", {}).items(),
+                                                              key=lambda kv: -kv[1]) if v >= 0.05)
+        return (f"- {label}: read {fmt(e.get('read_s'))} s ({layers}) + pipe model {fmt(e.get('prepare_s'))} s + "
+                f"rules {fmt(e.get('rules_wall_s'))} s wall (sum of the rules' own seconds {fmt(rule_sum)} s, "
+                f"CPU {fmt(cpu_sum)} s; {e.get('workers')} worker(s), {e.get('mode')}) + merge "
+                f"{fmt(e.get('finish_s'))} s = **{fmt(e.get('total_s'))} s** (target < {TARGET_S:.0f} s; process wall "
+                f"incl. imports {fmt(e.get('wall_s'))} s); peak memory **{fmt(e.get('peak_rss_mb'), 0)} MB**"
+                f" (+ forked worker {fmt(e.get('children_peak_rss_mb'), 0)} MB, shared pages counted in both; "
+                f"target < {TARGET_MB:.0f} MB); cores used {fmt((e.get('cpu_s') or 0) / (e.get('wall_s') or 1))}")
+
+    L.append(engine_line("engine, all built rules in one run", ea))
+    if rep.get("engine_serial"):
+        L.append(engine_line("engine on one core (workers=1)", rep["engine_serial"]))
     shared = [r for r in rep["rules"] if r.get("duckdb_s") is not None or r.get("postgis_s") is not None]
     for name, res in rep["peers"].items():
         if not res.get("ok"):
