@@ -272,11 +272,12 @@ def prepare_pipes(ctx) -> PipeModel:
     if pts is not None and len(pts):
         pg = _num(pts["ground_elev"])
         pdp = _num(pts["depth"])
-        for k, col in enumerate(("start_uid", "end_uid")):
-            row = _lookup_rows(seg[col], pts["uid"])
-            hit = row >= 0
-            ground[hit, k] = pg[row[hit]]
-            pdepth[hit, k] = pdp[row[hit]]
+        # both ends in one hash join: start_uid then end_uid
+        row = _lookup_rows(pd.concat([seg["start_uid"], seg["end_uid"]], ignore_index=True), pts["uid"])
+        row = row.reshape(2, n).T
+        hit = row >= 0
+        ground[hit] = pg[row[hit]]
+        pdepth[hit] = pdp[row[hit]]
     if ctx.dem:
         for k, pxy in enumerate((p0, p1)):
             miss = ~np.isfinite(ground[:, k])
@@ -399,8 +400,14 @@ class LineIndex:
         self.end = self.start + counts  # exclusive
         base = cum[self.start[idx]] if len(idx) else np.zeros(0)
         along = cum - base if len(idx) else np.zeros(0)
-        self.length = np.where(counts > 0, cum[np.maximum(self.end - 1, 0)] - cum[self.start], 0.0) \
-            if n else np.zeros(0)
+        # each line's own sum (no difference of a long running sum: exact as GEOS)
+        self.length = np.zeros(n)
+        if n and len(seglen):
+            has = counts > 0
+            own = np.append(seglen, 0.0)  # seglen[k]: vertex k to k+1 (0 across lines)
+            sums = np.add.reduceat(own, self.start[has])
+            # reduceat runs to the next start: drop the edge into the next line (0 already)
+            self.length[has] = sums
         L = self.length[idx] if len(idx) else np.zeros(0)
         self.t = np.where(L > 0, along / np.where(L > 0, L, 1.0), 0.0)
         self.key = idx * 2.0 + self.t  # globally sorted
