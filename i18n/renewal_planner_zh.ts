@@ -1078,6 +1078,194 @@
     </message>
 </context>
 <context>
+    <name>QuantitiesTab</name>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="284"/>
+        <source>Quantities</source>
+        <translation>工程量</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="289"/>
+        <source>Whole project</source>
+        <translation>整个项目</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="290"/>
+        <source>Renovation area</source>
+        <translation>改造片区</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="293"/>
+        <source>Compute</source>
+        <translation>计算</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="295"/>
+        <source>Measure the quantities per renovation area and community</source>
+        <translation>按改造片区和小区统计工程量</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="652"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="313"/>
+        <source>Compute the quantities to see them here</source>
+        <translation>计算工程量后在此显示</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="316"/>
+        <source>Export XLSX…</source>
+        <translation>导出 XLSX…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="319"/>
+        <source>Export CSV…</source>
+        <translation>导出 CSV…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="654"/>
+        <source>Findings report</source>
+        <translation>冲突检查报告</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="330"/>
+        <source>Report…</source>
+        <translation>报告…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="332"/>
+        <source>Write the report of the project&apos;s findings as PDF, HTML or XLSX</source>
+        <translation>将项目的检查结果输出为 PDF、HTML 或 XLSX 报告</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="593"/>
+        <source>Open a project first</source>
+        <translation>请先打开项目</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="453"/>
+        <source>The quantities are already being computed</source>
+        <translation>工程量正在计算中</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="456"/>
+        <source>Computing quantities</source>
+        <translation>正在计算工程量</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="499"/>
+        <source>Quantities computed</source>
+        <translation>工程量计算完成</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="504"/>
+        <source>The quantities failed: {0}</source>
+        <translation>工程量计算失败：{0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="508"/>
+        <source>Quantities canceled</source>
+        <translation>工程量计算已取消</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="540"/>
+        <source>Compute the quantities first</source>
+        <translation>请先计算工程量</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="546"/>
+        <source>Excel workbook (*.xlsx)</source>
+        <translation>Excel 工作簿 (*.xlsx)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="546"/>
+        <source>CSV (*.csv)</source>
+        <translation>CSV 表格 (*.csv)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="547"/>
+        <source>Export the quantities</source>
+        <translation>导出工程量</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="559"/>
+        <source>Could not export the quantities: {0}</source>
+        <translation>无法导出工程量：{0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="564"/>
+        <source>Quantities written to {0}</source>
+        <translation>工程量已写入 {0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="596"/>
+        <source>A report is already being written</source>
+        <translation>报告正在生成中</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="600"/>
+        <source>A report is written as .pdf, .html or .xlsx</source>
+        <translation>报告须为 .pdf、.html 或 .xlsx 文件</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="639"/>
+        <source>Writing the report</source>
+        <translation>正在生成报告</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="672"/>
+        <source>Writing {0}…</source>
+        <translation>正在写入 {0}…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="652"/>
+        <source>Writing the report…</source>
+        <translation>正在生成报告…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="661"/>
+        <source>Cover page</source>
+        <translation>封面</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="661"/>
+        <source>Atlas pages</source>
+        <translation>图集页</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="662"/>
+        <source>List of findings</source>
+        <translation>问题清单</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="662"/>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="699"/>
+        <source>Report written: {0} ({1} findings, {2} pages)</source>
+        <translation>报告已生成：{0}（{1} 条问题，{2} 页）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="702"/>
+        <source>Report written: {0} ({1} findings)</source>
+        <translation>报告已生成：{0}（{1} 条问题）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="707"/>
+        <source>The report failed: {0}</source>
+        <translation>报告生成失败：{0}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="712"/>
+        <source>Report canceled: nothing was written</source>
+        <translation>报告已取消：未写入任何文件</translation>
+    </message>
+</context>
+<context>
     <name>RenewalPlannerAlgorithm</name>
     <message>
         <location filename="../plugin/algorithms.py" line="36"/>
@@ -1111,6 +1299,11 @@
         <location filename="../plugin/dock.py" line="324"/>
         <source>Import</source>
         <translation>导入</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="334"/>
+        <source>Quantities</source>
+        <translation>工程量</translation>
     </message>
 </context>
 <context>
@@ -1225,6 +1418,74 @@
         <location filename="../plugin/algorithms.py" line="547"/>
         <source>Canceled: nothing was written</source>
         <translation>已取消：未写入任何内容</translation>
+    </message>
+</context>
+<context>
+    <name>ReportOptionsDialog</name>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="187"/>
+        <source>Findings report</source>
+        <translation>冲突检查报告</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="193"/>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="198"/>
+        <source>Report file</source>
+        <translation>报告文件</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="201"/>
+        <source>Chinese and English</source>
+        <translation>中英双语</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="201"/>
+        <source>Chinese</source>
+        <translation>中文</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="201"/>
+        <source>English</source>
+        <translation>英文</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="205"/>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="210"/>
+        <source>One map page per open finding, by severity, at most this many (PDF and HTML); the list always holds every finding</source>
+        <translation>每条未处理问题一页地图，按严重程度排序，最多这么多页（PDF 和 HTML）；问题清单始终包含全部问题</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="212"/>
+        <source>Atlas pages at most</source>
+        <translation>图集页上限</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="232"/>
+        <source>PDF (*.pdf)</source>
+        <translation>PDF 文件 (*.pdf)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="232"/>
+        <source>HTML (*.html)</source>
+        <translation>HTML 网页 (*.html)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="232"/>
+        <source>Excel workbook (*.xlsx)</source>
+        <translation>Excel 工作簿 (*.xlsx)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/quantities_tab.py" line="235"/>
+        <source>Save the report</source>
+        <translation>保存报告</translation>
     </message>
 </context>
 <context>
