@@ -264,3 +264,32 @@ def test_frame_model_is_read_only_and_handles_missing_values():
     assert model.value(1, "a") is None
     assert not model.flags(model.index(0, 0)) & Qt.ItemIsEditable
     assert not model.setData(model.index(0, 0), 3)
+
+
+def test_quantities_tab_in_chinese(qgis_iface, monkeypatch, demo, expected, qtbot):
+    from renewal_planner.plugin import main
+
+    if not os.path.exists(os.path.join(main.ROOT, "i18n", "renewal_planner_zh.qm")):
+        pytest.skip("i18n/renewal_planner_zh.qm not built (make translations)")
+    monkeypatch.setattr(main, "qgis_locale", lambda: "zh_CN")
+    QgsProject.instance().clear()
+    p = renewal_planner.classFactory(qgis_iface)
+    p.initGui()
+    try:
+        d = p.dock
+        tab = d.quantities_tab
+        assert d.tabs.tabText(d.tabs.indexOf(tab)) == "工程量"
+        assert tab.report_button.text() == "报告…"
+        assert tab.export_xlsx_button.text() == "导出 XLSX…"
+        assert tab.theme_tabs.tabText(0) == "汇总" and tab.theme_tabs.tabText(1) == "管线"
+        assert d.project_tab.open_project(demo)
+        compute_and_wait(qtbot, tab)
+        model = tab.models["pipes"]
+        assert model.headerData(model.columns().index("length_km"), Qt.Horizontal) == "长度(km)"
+        r = [i for i in range(model.rowCount()) if model.value(i, "utility") == "JS"][0]
+        assert model.data(model.index(r, model.columns().index("utility"))) == "给水"
+    finally:
+        tab.cancel()
+        p.unload()
+        QgsProject.instance().clear()
+        _flush_deletes()
