@@ -17,7 +17,7 @@ survives the shrinking; possible = it appears only when grown), and the width
 rule widens the band by the lane's plus the obstacles' uncertainty.
 
 Everything is vectorised with shapely 2 array functions: candidates come
-from one STRtree query per obstacle layer, each lane's obstacles are taken
+from one grid query per obstacle layer (plan_join.PointGrid), each lane's obstacles are taken
 out in one GEOS difference (the lane minus the union -- buffer 0 -- of a
 GeometryCollection of its obstacles), and the bisection on the vehicle width
 runs for all blocked lanes at once, GEOS work split over threads.
@@ -106,9 +106,19 @@ def _tree_radius(ctx, trees):
 # ---------------------------------------------------------------------------
 # fire_lane_obstruction
 # ---------------------------------------------------------------------------
+def _box_pairs(geoms, qbounds, reach):
+    """(query index, geometry index) pairs whose boxes come within ``reach``:
+    the geometries (many small obstacles) binned in a grid, queried with the
+    boxes ``qbounds`` (n x 4) of the few lanes."""
+    from .plan_join import grid_for_geoms
+
+    grid = grid_for_geoms(geoms, extent_hint=float(np.median(qbounds[:, 2] - qbounds[:, 0])) + 2 * reach
+                          if len(qbounds) else None)
+    return grid.pairs(qbounds[:, 0] - reach, qbounds[:, 1] - reach, qbounds[:, 2] + reach, qbounds[:, 3] + reach)
+
+
 def check_fire_lane_obstruction(ctx):
     import shapely
-    from shapely import STRtree
 
     rules = ctx.rules
     severity = rules.severity(RULE_OBS)
@@ -121,6 +131,7 @@ def check_fire_lane_obstruction(ctx):
     lane_u = _acc(ctx, lanes)
     lane_uid = lanes["uid"].to_numpy(dtype=object)
     shapely.prepare(lane_g)
+    lane_b = shapely.bounds(lane_g)
     parts = []
     layers = _obstacle_layers(ctx)
     for k, name in enumerate(layers):
@@ -131,11 +142,12 @@ def check_fire_lane_obstruction(ctx):
         og = _geoms(obs)
         ou = _acc(ctx, obs)
         reach = float(ou.max() + lane_u.max()) if len(ou) else 0.0
-        tree = STRtree(og)
+        li, oi = _box_pairs(og, lane_b, reach)  # obstacles in a grid, queried with the lanes' boxes
         if reach > 0:
-            li, oi = tree.query(lane_g, predicate="dwithin", distance=reach)
+            hit = shapely.dwithin(lane_g[li], og[oi], reach)
         else:
-            li, oi = tree.query(lane_g, predicate="intersects")
+            hit = shapely.intersects(lane_g[li], og[oi])
+        li, oi = li[hit], oi[hit]
         if len(li) == 0:
             continue
         u_sum = ou[oi] + lane_u[li]
@@ -196,10 +208,9 @@ def _axes(units):
     axis = np.tile([1.0, 0.0], (len(units), 1))
     poly = shapely.get_type_id(env) == 3
     if poly.any():
-        ring = shapely.get_exterior_ring(env[poly])
-        p0 = shapely.get_coordinates(shapely.get_point(ring, 0))
-        p1 = shapely.get_coordinates(shapely.get_point(ring, 1))
-        p2 = shapely.get_coordinates(shapely.get_point(ring, 2))
+        xy, idx = shapely.get_coordinates(env[poly], return_index=True)  # exterior ring first
+        first = np.searchsorted(idx, np.arange(int(poly.sum())))
+        p0, p1, p2 = xy[first], xy[first + 1], xy[first + 2]
         e1, e2 = p1 - p0, p2 - p1
         n1, n2 = np.hypot(*e1.T), np.hypot(*e2.T)
         e = np.where((n1 >= n2)[:, None], e1, e2)
@@ -375,8 +386,9 @@ def clear_widths(bare, free, axis, cap, resolution, obstructed=None):
 def _lane_obstacles(ctx, units, tol):
     """(unit index, obstacle polygon) pairs: obstacles touching each unit."""
     import shapely
-    from shapely import STRtree
 
+    shapely.prepare(units)
+    ub = shapely.bounds(units)
     ui_all, geo_all = [], []
     for name in _obstacle_layers(ctx):
         obs = ctx.layer(name)
@@ -385,13 +397,14 @@ def _lane_obstacles(ctx, units, tol):
         og = _geoms(obs)
         if name == TREE:
             rad = _tree_radius(ctx, obs)
-            ui, oi = STRtree(og).query(units, predicate="dwithin", distance=float(rad.max()) * 1.1)
+            ui, oi = _box_pairs(og, ub, float(rad.max()) * 1.1)
             circ = _circles(og[oi], rad[oi], tol)
             hit = shapely.intersects(circ, units[ui])
             ui, g = ui[hit], circ[hit]
         else:
-            ui, oi = STRtree(og).query(units, predicate="intersects")
-            g = og[oi]
+            ui, oi = _box_pairs(og, ub, 0.0)
+            hit = shapely.intersects(units[ui], og[oi])
+            ui, g = ui[hit], og[oi[hit]]
         ui_all.append(ui)
         geo_all.append(g)
     if not ui_all:
