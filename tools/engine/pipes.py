@@ -408,7 +408,10 @@ class LineIndex:
             sums = np.add.reduceat(own, self.start[has])
             # reduceat runs to the next start: drop the edge into the next line (0 already)
             self.length[has] = sums
-        L = self.length[idx] if len(idx) else np.zeros(0)
+        # fractions from the running sum, so that the last vertex is exactly 1
+        Lc = np.where(counts > 0, cum[np.maximum(self.end - 1, 0)] - cum[self.start], 0.0) \
+            if n else np.zeros(0)
+        L = Lc[idx] if len(idx) else np.zeros(0)
         self.t = np.where(L > 0, along / np.where(L > 0, L, 1.0), 0.0)
         self.key = idx * 2.0 + self.t  # globally sorted
 
@@ -600,9 +603,15 @@ def split_lines_by_polygons(lines, polys, line_index: LineIndex = None, eps=1e-9
             ek = ei[ok]
             ts.append(et0[ek] + np.clip(s_[ok], 0.0, 1.0) * (et1[ek] - et0[ek]))
             tl.append(eline[ek])
-    xk = np.unique(np.concatenate(xkey)) if xkey else z
     ckey = cl * n_poly + cp
-    crossed = np.isin(ckey, xk)
+    crossed = np.zeros(len(ckey), bool)
+    if xkey:  # mark the candidate pairs that meet at an edge
+        xk = np.concatenate(xkey)
+        co = np.argsort(ckey)
+        sk = ckey[co]
+        at = np.minimum(np.searchsorted(sk, xk), len(sk) - 1)
+        found = sk[at] == xk
+        crossed[co[at[found]]] = True
     # pairs that never meet at an edge intersect when the line lies inside
     rest = ~crossed
     inside = np.zeros(len(cl), bool)
@@ -624,7 +633,7 @@ def split_lines_by_polygons(lines, polys, line_index: LineIndex = None, eps=1e-9
     ts = np.concatenate(ts)
     sel = has[tl]  # only lines that meet a polygon
     tl, ts = tl[sel], ts[sel]
-    o = np.lexsort((ts, tl))
+    o = np.argsort(tl * 2.0 + ts)  # by line, then fraction (as LineIndex.key)
     tl, ts = tl[o], ts[o]
     keep = np.ones(len(ts), bool)
     keep[1:] = ~((tl[1:] == tl[:-1]) & (ts[1:] - ts[:-1] <= eps))

@@ -24,7 +24,7 @@ def _empty(ctx):
 
 
 def check_cover_depth(ctx):
-    import shapely
+    import pandas as pd
 
     rules = ctx.rules
     pm = ctx.pipes
@@ -32,16 +32,21 @@ def check_cover_depth(ctx):
     if len(f) == 0:
         return _empty(ctx)
     mins = rules.group(RULE, "min_cover")
-    util = f["utility"]
-    req = np.full((len(f), 2), np.nan)
-    src_of = np.full(len(f), -1, dtype=np.int64)  # which class's value (index into cites)
+    ucode, uvals = pd.factorize(f["utility"])
+    ucode = np.asarray(ucode, dtype=np.int64)
+    # per distinct class: its two values and which citation (index into cites)
+    cls_req = np.full((len(uvals) + 1, 2), np.nan)
+    cls_src = np.full(len(uvals) + 1, -1, dtype=np.int64)
     cites = []
-    for cls, v in mins.items():
-        m = (util == cls).to_numpy(dtype=bool, na_value=False)
-        req[m] = np.asarray(v.value, float)[:2]
-        src_of[m] = len(cites)
-        cites.append(v.cite)
+    for k, cls in enumerate(uvals):
+        v = mins.get(cls)
+        if v is not None:
+            cls_req[k] = np.asarray(v.value, float)[:2]
+            cls_src[k] = len(cites)
+            cites.append(v.cite)
     cites = np.array(cites + [""], dtype=object)
+    req = cls_req[ucode]  # -1 (missing) takes the last row: NaN
+    src_of = cls_src[ucode]
     cand = np.nonzero(f["depth_known"].to_numpy(bool) & f["buried"].to_numpy(bool)
                       & np.isfinite(req).all(axis=1) & (pm.length > 0))[0]
     if len(cand) == 0:
