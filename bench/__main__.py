@@ -241,9 +241,14 @@ def render(rep, peers) -> str:
         cpu_sum = sum(e.get("rule_cpu_s", {}).values())
         layers = ", ".join(f"{k} {v:.1f}" for k, v in sorted(e.get("read_layer_s", {}).items(),
                                                               key=lambda kv: -kv[1]) if v >= 0.05)
+        per = {}
+        for r, c in e.get("rule_cpu_s", {}).items():
+            w = e.get("rule_worker", {}).get(r, "main")
+            per[w] = per.get(w, 0.0) + c
+        path = (f"; rule CPU per worker: " + ", ".join(f"{w} {v:.1f} s" for w, v in sorted(per.items()))) if per else ""
         return (f"- {label}: read {fmt(e.get('read_s'))} s ({layers}) + pipe model {fmt(e.get('prepare_s'))} s + "
                 f"rules {fmt(e.get('rules_wall_s'))} s wall (sum of the rules' own seconds {fmt(rule_sum)} s, "
-                f"CPU {fmt(cpu_sum)} s; {e.get('workers')} worker(s), {e.get('mode')}) + merge "
+                f"CPU {fmt(cpu_sum)} s{path}; {e.get('workers')} worker(s), {e.get('mode')}) + merge "
                 f"{fmt(e.get('finish_s'))} s = **{fmt(e.get('total_s'))} s** (target < {TARGET_S:.0f} s; process wall "
                 f"incl. imports {fmt(e.get('wall_s'))} s); peak memory **{fmt(e.get('peak_rss_mb'), 0)} MB**"
                 f" (+ forked worker {fmt(e.get('children_peak_rss_mb'), 0)} MB, shared pages counted in both; "

@@ -3,7 +3,7 @@
     python -m renewal_planner.bench.worker '<json>'
 
 json: {"job": "engine" | "duckdb" | "postgis", "gpkg": path, "out": prefix, "rules": [ids] (engine:
-which rules; null = every rule of the registry)}. Writes <out>.json (timings, memory, status)
+which rules; null = every rule of the registry), "workers": n (engine; null = the default)}. Writes <out>.json (timings, memory, status)
 and <out>.pkl (findings: rule_id, layer_a, uid_a, uid_b, measured, certainty).
 """
 from __future__ import annotations
@@ -21,11 +21,15 @@ T_START = time.perf_counter()
 
 def _usage(res: dict):
     ru = resource.getrusage(resource.RUSAGE_SELF)
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)  # forked rule workers
     res["peak_rss_mb"] = ru.ru_maxrss / 1024.0
-    res["cpu_s"] = ru.ru_utime + ru.ru_stime
+    res["children_peak_rss_mb"] = ch.ru_maxrss / 1024.0
+    res["cpu_s"] = ru.ru_utime + ru.ru_stime + ch.ru_utime + ch.ru_stime
 
 
 def engine_job(args, res):
+    """One ``run_checks`` over the built rules, as the command line runs it (layers
+    read several at a time, rules on RENEWAL_PLANNER_WORKERS cores)."""
     import pandas as pd
 
     from .. import tools  # noqa: F401
@@ -45,41 +49,37 @@ def engine_job(args, res):
             status[rid] = f"not built ({type(e).__name__}: {e})"
     res["status"] = status
     res["import_s"] = time.perf_counter() - T_START
-    ctx = engine.CheckContext(args["gpkg"], rules)
-    layers = sorted({lyr for rid in built for lyr in registry.RULES[rid][2]})
+    if not built:
+        return None
     t = time.perf_counter()
-    res["layer_rows"] = {}
-    for name in layers:
-        res["layer_rows"][name] = len(ctx.layer(name))
-    res["read_s"] = time.perf_counter() - t
-    res["prepare_s"] = 0.0
-    if "pipe_segment" in layers:
-        t = time.perf_counter()
-        try:
-            ctx.pipes
-            res["prepare_s"] = time.perf_counter() - t
-        except Exception as e:  # rules that need the pipe model will fail and say so
-            res["prepare_error"] = f"{type(e).__name__}: {e}"
-    # run_checks builds its own context: hand it ours, already read
-    engine.CheckContext = lambda *a, **k: ctx
-    res["rule_s"], res["rule_fn_s"], frames = {}, {}, []
-    for rid in built:
-        t = time.perf_counter()
-        try:
-            run = engine.run_checks(args["gpkg"], only=[rid], rules=rules)
-        except Exception as e:
+    try:
+        run = engine.run_checks(args["gpkg"], only=built, rules=rules, workers=args.get("workers"))
+    except Exception as e:
+        for rid in built:
             status[rid] = f"error ({type(e).__name__}: {str(e)[:300]})"
-            res.setdefault("tracebacks", {})[rid] = traceback.format_exc()[-3000:]
-            continue
-        res["rule_s"][rid] = time.perf_counter() - t
-        res["rule_fn_s"][rid] = run.seconds.get(rid)
-        f = run.findings
-        frames.append(pd.DataFrame({"rule_id": f["rule_id"].astype(object), "layer_a": f["layer_a"].astype(object),
-                                    "uid_a": f["uid_a"].astype(object), "uid_b": f["uid_b"].astype(object),
-                                    "measured": f["measured"].astype(float),
-                                    "certainty": f["certainty"].astype(object)}))
-    res["findings_rows"] = {rid: int(sum((fr["rule_id"] == rid).sum() for fr in frames)) for rid in res["rule_s"]}
-    return pd.concat(frames, ignore_index=True) if frames else None
+        res["traceback"] = traceback.format_exc()[-3000:]
+        return None
+    res["run_s"] = time.perf_counter() - t
+    tm = run.timings
+    res["read_s"] = tm.get("read_s", 0.0)
+    res["read_layer_s"] = tm.get("read_layer_s", {})
+    res["prepare_s"] = tm.get("prepare_s", 0.0)
+    res["rules_wall_s"] = tm.get("rules_s")
+    res["finish_s"] = tm.get("finish_s")
+    res["total_s"] = tm.get("total_s")
+    res["workers"], res["mode"] = tm.get("workers"), tm.get("mode")
+    res["rule_fn_s"] = dict(run.seconds)
+    res["rule_s"] = dict(tm.get("rule_total_s", run.seconds))  # rule + its ids and messages
+    res["rule_cpu_s"] = dict(tm.get("rule_cpu_s", {}))
+    res["rule_worker"] = dict(tm.get("rule_worker", {}))
+    f = run.findings
+    res["findings_rows"] = {rid: int(c) for rid, c in f["rule_id"].value_counts().items()}
+    for rid in built:
+        res["findings_rows"].setdefault(rid, 0)
+    return pd.DataFrame({"rule_id": f["rule_id"].astype(object), "layer_a": f["layer_a"].astype(object),
+                         "uid_a": f["uid_a"].astype(object), "uid_b": f["uid_b"].astype(object),
+                         "measured": f["measured"].astype(float),
+                         "certainty": f["certainty"].astype(object)})
 
 
 def peer_job(args, res, kind):

@@ -19,6 +19,7 @@ order. Progress and cancel are handled in the main thread.
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -48,7 +49,7 @@ class CheckRun:
     seconds: Dict[str, float] = field(default_factory=dict)
     area_geometry: object = None  # the renovation area of an --area run
     # read_s, prepare_s, rules_s (wall), finish_s, total_s, workers, mode, read_layer_s,
-    # rule_cpu_s (CPU seconds of each rule + its ids and messages, in its own thread)
+    # rule_cpu_s / rule_total_s (CPU / wall seconds of each rule + its ids and messages)
     timings: Dict[str, object] = field(default_factory=dict)
 
 
@@ -150,7 +151,9 @@ def run_checks(project: str, rules_path: str = None, only=None, dem: str = None,
     else:
         done, seconds, cpu = _run_parallel(ctx, ids, nw, md)
     timings["rules_s"] = time.perf_counter() - t
-    timings["rule_cpu_s"] = cpu
+    timings["rule_cpu_s"] = {r: c[0] for r, c in cpu.items()}
+    timings["rule_total_s"] = {r: c[1] for r, c in cpu.items()}
+    timings["rule_worker"] = dict(getattr(ctx, "_ran_on", None) or {r: "main" for r in cpu})
     ctx._span = (0.0, 1.0)
     ctx.progress(1.0, "done")
     # -- put together in rule order ----------------------------------------------------
@@ -191,12 +194,12 @@ def _finish(df):
 
 
 def _run_rule(ctx, rid):
-    """(finished frame, seconds of the rule function, CPU seconds of rule + finish)."""
+    """(finished frame, seconds of the rule function, (CPU, wall) seconds of rule + finish)."""
     t0, c0 = time.perf_counter(), time.thread_time()
     df = rule_function(rid)(ctx)
     s = time.perf_counter() - t0
     out = _finish(df) if len(df) else None
-    return out, s, time.thread_time() - c0
+    return out, s, (time.thread_time() - c0, time.perf_counter() - t0)
 
 
 def _run_serial(ctx, ids):
@@ -265,6 +268,7 @@ def _run_parallel(ctx, ids, nw, mode):
     queue = list(order)
     qlock = threading.Lock()
     done, seconds, cpu, errors = {}, {}, {}, []
+    where = {}  # rule -> the worker that ran it ("main" or "worker-<k>")
     stop = threading.Event()
     n = len(ids)
     columns = FINDING_COLUMNS + ["conflict_id", "message_zh", "message_en"]
@@ -275,19 +279,30 @@ def _run_parallel(ctx, ids, nw, mode):
                 return None
             return queue.pop(0)
 
-    pool = None
+    pool, frozen = None, False
     if mode == "fork":
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
         _FORK_CTX = ctx
-        pool = ProcessPoolExecutor(max_workers=nw - 1, mp_context=mp.get_context("fork"),
-                                   initializer=_child_init)
-        # start the children now, while this is the only busy thread
-        for f in [pool.submit(_child_noop) for _ in range(nw - 1)]:
-            f.result()
+        # objects alive now are shared with the children: keep the collector from
+        # touching (and so copying) their pages on either side of the fork
+        gc.freeze()
+        frozen = True
+        try:
+            pool = ProcessPoolExecutor(max_workers=nw - 1, mp_context=mp.get_context("fork"),
+                                       initializer=_child_init)
+            # start the children now, while this is the only busy thread
+            for f in [pool.submit(_child_noop) for _ in range(nw - 1)]:
+                f.result()
+        except BaseException:
+            gc.unfreeze()
+            _FORK_CTX = None
+            if pool is not None:
+                _kill_pool(pool)
+            raise
 
-    def worker():
+    def worker(k):
         while not stop.is_set():
             rid = take()
             if rid is None:
@@ -310,12 +325,14 @@ def _run_parallel(ctx, ids, nw, mode):
                     packed, s, c = val
                     df = _unpack(packed, columns)
                 done[rid], seconds[rid], cpu[rid] = df, s, c
+                where[rid] = f"worker-{k}"
             except BaseException as e:  # noqa: BLE001 - handed to the main thread
                 errors.append(e)
                 stop.set()
                 return
 
-    threads = [threading.Thread(target=worker, name=f"rp-rule-{k}", daemon=True) for k in range(nw - 1)]
+    threads = [threading.Thread(target=worker, args=(k + 1,), name=f"rp-rule-{k + 1}", daemon=True)
+               for k in range(nw - 1)]
     try:
         for th in threads:
             th.start()
@@ -330,6 +347,7 @@ def _run_parallel(ctx, ids, nw, mode):
             ctx.progress(len(done) / n, rid)
             ctx._span = (len(done) / n, (len(done) + 1) / n)
             done[rid], seconds[rid], cpu[rid] = _run_rule(ctx, rid)
+            where[rid] = "main"
         while any(th.is_alive() for th in threads):  # the workers' last rules
             for th in threads:
                 th.join(timeout=0.2)
@@ -349,7 +367,10 @@ def _run_parallel(ctx, ids, nw, mode):
         stop.set()
         if pool is not None:
             pool.shutdown(wait=True)
+        if frozen:
+            gc.unfreeze()
         _FORK_CTX = None
+    ctx._ran_on = where
     return done, seconds, cpu
 
 
