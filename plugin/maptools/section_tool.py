@@ -108,9 +108,11 @@ class PlotPanel(QgsDockWidget):
         lay.addWidget(self.summary)
         self.image = QLabel(body)
         self.image.setAlignment(Qt.AlignCenter)
+        self.pixmap = None  # the plot at full size; shown scaled to fit the panel
         scroll = QScrollArea(body)
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.image)
+        self.scroll = scroll
         lay.addWidget(scroll, 1)
         row = QHBoxLayout()
         self.buttons = {}
@@ -135,12 +137,28 @@ class PlotPanel(QgsDockWidget):
         self.default_name = name
         pix = QPixmap()
         pix.loadFromData(png_bytes(figure, dpi=100), "PNG")
-        self.image.setPixmap(pix)
+        self.pixmap = pix
+        self._fit()
         self.summary.setText(summary)
         for b in self.buttons.values():
             b.setEnabled(True)
         self.show()
         self.raise_()
+
+    def _fit(self):
+        """Show the plot scaled down (never up) to the panel's visible area."""
+        if self.pixmap is None or self.pixmap.isNull():
+            return
+        size = self.scroll.viewport().size()
+        pix = self.pixmap
+        if size.width() > 50 and size.height() > 50 and (
+                pix.width() > size.width() or pix.height() > size.height()):
+            pix = pix.scaled(size, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+        self.image.setPixmap(pix)
+
+    def resizeEvent(self, event):  # noqa: N802
+        super().resizeEvent(event)
+        self._fit()
 
     def export_to(self, path):
         """Write the plot to ``path`` (.png / .svg / .pdf); returns the path."""

@@ -8,14 +8,12 @@ writes a JSON report and a screenshot. Also: the `make package` zip layout.
 """
 from __future__ import annotations
 
-import configparser
 import json
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
-import time
 import zipfile
 from pathlib import Path
 
@@ -25,53 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
 
-def _free_display() -> int:
-    for n in range(90, 200):
-        if not os.path.exists(f"/tmp/.X{n}-lock") and not os.path.exists(f"/tmp/.X11-unix/X{n}"):
-            return n
-    pytest.skip("no free X display number")
-
-
 @pytest.fixture(scope="module")
-def xvfb():
-    if not shutil.which("Xvfb"):
-        pytest.skip("Xvfb is not installed")
-    n = _free_display()
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 20
-    while not os.path.exists(f"/tmp/.X11-unix/X{n}"):
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.skip(f"Xvfb :{n} did not start")
-        time.sleep(0.1)
-    yield f":{n}"
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-def install_plugin(profiles: Path, profile: str, locale: str = "zh_CN") -> Path:
-    """What a user does: the plugin folder in the profile, enabled in QGIS3.ini."""
-    pdir = profiles / "profiles" / profile
-    plugins = pdir / "python" / "plugins"
-    plugins.mkdir(parents=True)
-    (plugins / "renewal_planner").symlink_to(ROOT, target_is_directory=True)
-    (pdir / "QGIS").mkdir()
-    ini = configparser.RawConfigParser(interpolation=None)
-    ini.optionxform = str
-    ini["PythonPlugins"] = {"renewal_planner": "true", "processing": "true"}
-    ini["locale"] = {"overrideFlag": "true", "userLocale": locale, "globalLocale": locale}
-    ini["qgis"] = {"checkVersion": "false", "showTips": "false"}
-    with open(pdir / "QGIS" / "QGIS3.ini", "w", encoding="utf-8") as fh:
-        ini.write(fh, space_around_delimiters=False)
-    return pdir
-
-
-@pytest.fixture(scope="module")
-def desktop(xvfb, tmp_path_factory):
+def desktop(xvfb, tmp_path_factory, install_plugin, qgis_env):
     qgis = shutil.which("qgis")
     if not qgis:
         pytest.skip("no qgis binary")
@@ -80,19 +33,8 @@ def desktop(xvfb, tmp_path_factory):
     install_plugin(profiles, "rp_test")
     work = tmp / "work"
     work.mkdir()
-    site = sysconfig.get_paths()["purelib"]  # the .venv's (tests run with .venv/bin/python)
-    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "PYTHONPATH")}
-    env.update({
-        "DISPLAY": xvfb,
-        "PYTHONPATH": site,
-        "HOME": str(tmp),  # nothing from the developer's own QGIS settings
-        "XDG_RUNTIME_DIR": str(tmp),
-        "LANG": "C.UTF-8",
-        "RP_STARTUP_JSON": str(tmp / "report.json"),
-        "RP_STARTUP_PNG": str(tmp / "screenshot.png"),
-        "RP_STARTUP_WORK": str(work),
-        "RP_STARTUP_TIMEOUT": "400",
-    })
+    env = qgis_env(xvfb, tmp, RP_STARTUP_JSON=tmp / "report.json", RP_STARTUP_PNG=tmp / "screenshot.png",
+                   RP_STARTUP_WORK=work, RP_STARTUP_TIMEOUT=400)
     log = tmp / "qgis.log"
     with open(log, "wb") as fh:
         proc = subprocess.run([qgis, "--profiles-path", str(profiles), "--profile", "rp_test",
