@@ -141,6 +141,17 @@ def _layout(pcs, rds):
     return ps, rs
 
 
+def inside_len(g, poly):
+    """Length of ``g`` inside ``poly``, summed segment by segment.
+
+    GEOS nodes a line that doubles back on itself before intersecting and
+    can lose such stretches (a pipe drawn out and back along itself gave 0
+    where each pass is 0.23 m inside); the segment sum counts every pass.
+    """
+    c = list(g.coords)
+    return sum(LineString(c[k:k + 2]).intersection(poly).length for k in range(len(c) - 1))
+
+
 @settings(max_examples=20, deadline=None)
 @given(pcs=pipes_st, rds=roads_st)
 def test_pipe_under_road_oracle(pcs, rds):
@@ -153,9 +164,9 @@ def test_pipe_under_road_oracle(pcs, rds):
     for i, pp in enumerate(ps, 1):
         for j, rr in enumerate(rs, 1):
             g, r = pp["geometry"], rr["geometry"]
-            L = g.intersection(r).length
-            lmax = g.intersection(r.buffer(0.2, quad_segs=64)).length
-            lmin = g.intersection(r.buffer(-0.2, quad_segs=64)).length
+            L = inside_len(g, r)
+            lmax = inside_len(g, r.buffer(0.2, quad_segs=64))
+            lmin = inside_len(g, r.buffer(-0.2, quad_segs=64))
             if lmax > 0.01 + 1e-6:
                 want[(f"S{i}", f"R{j}")] = (L, "certain" if lmin > 0.01 else "possible")
             elif lmax > 0.01 - 1e-6:  # at the band edge either answer is right
