@@ -152,12 +152,17 @@ def test_a_run_reads_only_the_columns_the_rules_use(demo):
 
 # -- vectorised ids and messages against the row-by-row definitions ---------------------
 def _old_messages(df):
+    from renewal_planner.tools.engine.messages import POSSIBLE_SUFFIX
+
     zh, en = [], []
-    for rule, a, b, m, r in zip(df["rule_id"], df["uid_a"], df["uid_b"], df["measured"], df["required"]):
+    cert = df["certainty"] if "certainty" in df.columns else ["certain"] * len(df)
+    for rule, a, b, m, r, c in zip(df["rule_id"], df["uid_a"], df["uid_b"], df["measured"], df["required"],
+                                   cert):
         tzh, ten = MESSAGES[rule]
         kw = dict(a=a, b=b, m=float(m), r=float(r))
-        zh.append(tzh.format(**kw))
-        en.append(ten.format(**kw))
+        sz, se = POSSIBLE_SUFFIX if c == "possible" else ("", "")
+        zh.append(tzh.format(**kw) + sz)
+        en.append(ten.format(**kw) + se)
     return zh, en
 
 

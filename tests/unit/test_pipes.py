@@ -231,3 +231,79 @@ def test_memory_context_matches_project(tmp_path):
     b = MemoryContext(pipe_segment=rows).pipes.frame
     for c in ("width_m", "height_m", "acc_h", "acc_v", "cover_start", "cover_end"):
         assert a[c].iloc[0] == pytest.approx(b[c].iloc[0])
+
+
+# -- box joins, sub-indexes, ragged stretches ------------------------------------
+def _brute_pairs(lo, hi, lo2=None, hi2=None):
+    if lo2 is None:
+        return {(i, j) for i in range(len(lo)) for j in range(i + 1, len(lo))
+                if lo[i, 0] <= hi[j, 0] and lo[j, 0] <= hi[i, 0] and lo[i, 1] <= hi[j, 1] and lo[j, 1] <= hi[i, 1]}
+    return {(i, j) for i in range(len(lo)) for j in range(len(lo2))
+            if lo[i, 0] <= hi2[j, 0] and lo2[j, 0] <= hi[i, 0] and lo[i, 1] <= hi2[j, 1] and lo2[j, 1] <= hi[i, 1]}
+
+
+box_st = st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(0, 12), st.integers(0, 12)),
+                  min_size=1, max_size=40)
+
+
+def _boxes(b, scale):
+    a = np.asarray(b, float) * scale
+    return a[:, :2], a[:, :2] + a[:, 2:]
+
+
+@settings(max_examples=50, deadline=None)
+@given(box_st, box_st, st.sampled_from([1.0, 0.37, 25.0]), st.integers(1, 50))
+def test_grid_join_matches_brute_force(b1, b2, scale, chunk):
+    # integer corners: many exact touches (closed boxes: touching counts) and ties
+    from renewal_planner.tools.engine.pipes import GridJoin
+
+    lo, hi = _boxes(b1, scale)
+    lo2, hi2 = _boxes(b2, scale)
+    got = [p for i, j in GridJoin(lo, hi).pairs(chunk) for p in zip(i, j)]
+    got = [(min(p), max(p)) for p in got]
+    assert len(got) == len(set(got))  # each pair once
+    assert set(got) == _brute_pairs(lo, hi)
+    got = [p for i, j in GridJoin(lo, hi, lo2, hi2).pairs(chunk) for p in zip(i, j)]
+    assert len(got) == len(set(got))
+    assert set(got) == _brute_pairs(lo, hi, lo2, hi2)
+
+
+def test_grid_join_many_against_few():
+    # the unbalanced join first drops the many boxes far from all of the few
+    from renewal_planner.tools.engine.pipes import GridJoin, _near_boxes
+
+    rng = np.random.default_rng(7)
+    lo = rng.uniform(0, 1000, (3000, 2))
+    hi = lo + rng.exponential(4, (3000, 2))
+    lo2 = np.array([[100.0, 100.0], [500.0, 0.0], [hi[0, 0], hi[0, 1]]])  # the last touches box 0
+    hi2 = lo2 + np.array([[50.0, 300.0], [5.0, 1000.0], [0.0, 0.0]])
+    near = _near_boxes(lo, hi, lo2, hi2)
+    want = _brute_pairs(lo, hi, lo2, hi2)
+    assert all(near[i] for i, _ in want) and near.sum() < 1000
+    got = {p for i, j in GridJoin(lo, hi, lo2, hi2).pairs(97) for p in zip(i, j)}
+    assert got == want and (0, 2) in got
+    got = {(j, i) for i, j in GridJoin(lo2, hi2, lo, hi).pairs(97) for i, j in zip(i, j)}
+    assert got == want
+
+
+def test_line_index_take_and_multi_substrings():
+    import shapely
+    from renewal_planner.tools.engine.pipes import LineIndex
+
+    lines = np.array([LineString([(0, 0), (10, 0), (10, 10)]), LineString([(5, 5), (6, 5)]),
+                      LineString([(0, 0), (0, 3), (4, 3), (4, 0)])], dtype=object)
+    li = LineIndex(lines)
+    assert li.length == pytest.approx([20.0, 1.0, 10.0])
+    sub = li.take([2, 0])
+    assert sub.length == pytest.approx([10.0, 20.0])
+    ref = LineIndex(lines[[2, 0]])
+    assert np.allclose(sub.coords, ref.coords) and np.allclose(sub.t, ref.t)
+    assert np.array_equal(sub.start, ref.start) and np.array_equal(sub.end, ref.end)
+    assert np.allclose(sub.point_at([0, 1], [0.5, 0.75]), [[2.0, 3.0], [10.0, 5.0]])
+    # two stretches of line 1 (sub) in one group, one of line 0 in another
+    g = sub.multi_substrings([1, 1, 0], [0.0, 0.75, 0.1], [0.25, 1.0, 0.9], [0, 0, 1], 2)
+    assert g[0].geom_type == "MultiLineString" and len(g[0].geoms) == 2
+    assert g[0].equals(shapely.MultiLineString([[(0, 0), (5, 0)], [(10, 5), (10, 10)]]))
+    # the substring from 0.1 to 0.9 of the U keeps its two inner corners
+    assert np.allclose(np.asarray(g[1].geoms[0].coords), [(0, 1), (0, 3), (4, 3), (4, 1)])
+    assert [s.length for s in sub.substrings([0, 1], [0.0, 0.2], [1.0, 0.3])] == pytest.approx([10.0, 2.0])

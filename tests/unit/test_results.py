@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from shapely.geometry import LineString, Point
 
@@ -156,3 +157,18 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path):
         assert p.returncode == 2, (argv, p.stderr)
         assert p.stderr.count("\n") == 1 and p.stderr.startswith("renewal-planner: error:"), p.stderr
     assert open(path, "rb").read() == before
+
+
+def test_possible_findings_say_so_and_no_message_claims_less_than():
+    from renewal_planner.tools.engine.messages import MESSAGES, POSSIBLE_SUFFIX, format_messages
+
+    # a near miss: 1.21 m where 1.20 m is required, a finding only within the uncertainty
+    f = new_findings("tree_pipe_clearance", "tree", ["T1", "T2"], "pipe_segment", ["RQ1", "RQ1"],
+                     [1.21, 0.5], 1.2, "m", "error", np.array(["possible", "certain"], dtype=object),
+                     "CJJ 75-97", [Point(0, 0), Point(1, 1)])
+    zh, en = format_messages(f)
+    assert en[0] == "tree T1 is 1.21 m from the edge of pipe RQ1 (required at least 1.20 m)" + POSSIBLE_SUFFIX[1]
+    assert zh[0].endswith(POSSIBLE_SUFFIX[0]) and "1.21 m" in zh[0] and "≥ 1.20 m" in zh[0]
+    assert en[1] == "tree T2 is 0.50 m from the edge of pipe RQ1 (required at least 1.20 m)"
+    for tzh, ten in MESSAGES.values():
+        assert "less than" not in ten and "小于" not in tzh

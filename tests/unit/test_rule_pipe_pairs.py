@@ -236,3 +236,55 @@ def test_vertical_matches_oracle(pipes):
     assert set(got) == set(want)
     for k in want:
         assert got[k] == pytest.approx(want[k], abs=1e-6)
+
+
+# polylines: a pair may cross (or touch) at one edge and run close at another
+poly_st = st.tuples(c, c, c, c, c, c, st.sampled_from(["PS", "JS", "RQ", "TX", "DL"]),
+                    st.sampled_from([100, 200, 400]), st.sampled_from([None, 0.3]),
+                    st.floats(0.5, 3).map(lambda v: round(v, 2)), st.floats(0.5, 3).map(lambda v: round(v, 2)),
+                    st.sampled_from([0.0, 0.05, 0.3]))
+
+
+def make_polylines(pipes):
+    rows = []
+    for i, (x0, y0, x1, y1, x2, y2, u, d, pr, d0, d1, acc) in enumerate(pipes):
+        g = LineString([(x0, y0), (x1 + 0.21, y1 + 0.13), (x2 + 0.37, y2 + 0.11)])
+        if not g.is_simple or g.length < 0.5 or min(shapely.get_coordinates(g).std(axis=0)) == 0:
+            continue
+        rows.append({"uid": f"S{i:02d}", "geometry": g, "utility": u, "diameter_mm": d, "pressure_mpa": pr,
+                     "burial": None, "start_uid": None, "end_uid": None, "depth_start": d0,
+                     "depth_end": d1, "depth_ref": "top", "acc_h": acc, "acc_v": acc})
+    return rows
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(poly_st, min_size=2, max_size=7))
+def test_polylines_match_oracles(pipes):
+    from hypothesis import assume
+
+    rows = make_polylines(pipes)
+    # general position: no vertex of one line on another (a bend touching a
+    # line, or duplicate lines, are not what the `crosses` oracle calls a crossing)
+    for p in rows:
+        for q in rows:
+            if p is not q:
+                assume(all(shapely.Point(xy).distance(q["geometry"]) > 1e-6 for xy in p["geometry"].coords))
+    ctx = MemoryContext(pipe_segment=rows)
+    f = check_horizontal_clearance(ctx)
+    got = {(a, b): m for a, b, m in zip(f["uid_a"], f["uid_b"], f["measured"])}
+    want = horizontal_oracle(rows, ctx.rules)
+    assert set(got) == set(want)
+    for k in want:
+        assert got[k] == pytest.approx(want[k], abs=1e-6)
+    # the finding's line joins the closest points: as long as the measure + sizes
+    for a, b, m, g in zip(f["uid_a"], f["uid_b"], f["measured"], f.geometry):
+        pa = next(r for r in rows if r["uid"] == a)
+        pb = next(r for r in rows if r["uid"] == b)
+        assert g.length == pytest.approx(pa["geometry"].distance(pb["geometry"]), abs=1e-6)
+        assert g.distance(pa["geometry"]) < 1e-6 and g.distance(pb["geometry"]) < 1e-6
+    fv = check_vertical_clearance(MemoryContext(pipe_segment=rows))
+    got = {(a, b): m for a, b, m in zip(fv["uid_a"], fv["uid_b"], fv["measured"])}
+    want = vertical_oracle(rows, ctx.rules)
+    assert set(got) == set(want)
+    for k in want:
+        assert got[k] == pytest.approx(want[k], abs=1e-6)
