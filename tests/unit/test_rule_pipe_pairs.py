@@ -288,3 +288,26 @@ def test_polylines_match_oracles(pipes):
     assert set(got) == set(want)
     for k in want:
         assert got[k] == pytest.approx(want[k], abs=1e-6)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(pipe_st, min_size=2, max_size=8))
+def test_pair_table_fallback_matches(pipes):
+    # many distinct attribute combinations: the per-pair lookup path gives the same rows
+    from renewal_planner.tools.engine import rule_pipe_pairs as rpp
+
+    rows = make_rows(pipes)
+    want_h = check_horizontal_clearance(MemoryContext(pipe_segment=rows))
+    want_v = check_vertical_clearance(MemoryContext(pipe_segment=rows))
+    old = rpp.PairTable.MAX_CODES
+    rpp.PairTable.MAX_CODES = 0
+    try:
+        got_h = check_horizontal_clearance(MemoryContext(pipe_segment=rows))
+        got_v = check_vertical_clearance(MemoryContext(pipe_segment=rows))
+    finally:
+        rpp.PairTable.MAX_CODES = old
+    cols = ["uid_a", "uid_b", "measured", "required", "certainty", "rule_source"]
+    for got, want in ((got_h, want_h), (got_v, want_v)):
+        g = got[cols].sort_values(["uid_a", "uid_b"]).reset_index(drop=True)
+        w = want[cols].sort_values(["uid_a", "uid_b"]).reset_index(drop=True)
+        assert g.astype(str).equals(w.astype(str))
