@@ -436,8 +436,15 @@ class LineIndex:
         """(N x 2) coordinates at fractions t of lines ``line``."""
         line = np.asarray(line, dtype=np.int64)
         t = np.clip(np.asarray(t, float), 0.0, 1.0)
-        k = np.searchsorted(self.key, line * 2.0 + t, side="right") - 1
-        k = np.clip(k, self.start[line], np.maximum(self.end[line] - 2, self.start[line]))
+        st = self.start[line]
+        bent = (self.end[line] - st) > 2  # a straight line's edge is its first
+        if bent.all():
+            k = np.searchsorted(self.key, line * 2.0 + t, side="right") - 1
+        else:
+            k = st.copy()
+            if bent.any():
+                k[bent] = np.searchsorted(self.key, line[bent] * 2.0 + t[bent], side="right") - 1
+        k = np.clip(k, st, np.maximum(self.end[line] - 2, st))
         k1 = np.minimum(k + 1, self.end[line] - 1)
         t0, t1 = self.t[k], self.t[k1]
         dt = t1 - t0
@@ -478,9 +485,14 @@ class LineIndex:
             return None, None
         pa = self.point_at(line, ta)
         pb = self.point_at(line, tb)
-        i0 = np.searchsorted(self.key, line * 2.0 + ta, side="right")
-        i1 = np.searchsorted(self.key, line * 2.0 + tb, side="left")
-        inner = np.maximum(i1 - i0, 0)
+        bent = (self.end[line] - self.start[line]) > 2  # straight lines have no inner vertex
+        i0 = np.zeros(m, dtype=np.int64)
+        inner = np.zeros(m, dtype=np.int64)
+        if bent.any():
+            lb = line[bent]
+            i0[bent] = np.searchsorted(self.key, lb * 2.0 + ta[bent], side="right")
+            i1 = np.searchsorted(self.key, lb * 2.0 + tb[bent], side="left")
+            inner[bent] = np.maximum(i1 - i0[bent], 0)
         counts = inner + 2
         offs = np.concatenate([[0], np.cumsum(counts)])
         out = np.empty((offs[-1], 2))
