@@ -402,13 +402,6 @@ class ChecksTab(QWidget):
                                               is_cancelled=feedback.is_canceled, **options)
         except Cancelled:
             raise Canceled() from None
-        finally:
-            # a QgsTask thread outlives its Python thread state: keep the PROJ context
-            # pyproj made here alive, or the next task on this thread crashes in
-            # pyproj (layers/importer/coords.py)
-            from ..layers.importer.coords import _pin_proj_context
-
-            _pin_proj_context()
         frame = read_findings(project)
         return {"run": run, "rows": rows, "counts": counts, "frame": frame}
 

@@ -251,21 +251,14 @@ class LiveChecks(QObject):
         cache = self._live_cache(project)
 
         def work(feedback):
-            from ..layers.importer.coords import _pin_proj_context
             from ..tools.engine.live import check_feature
 
             out = []
-            try:
-                for lid, fid, gen, table, feat in jobs:
-                    if feedback.is_canceled():
-                        break
-                    out.append((lid, fid, gen, table, feat,
-                                check_feature(project, table, feat, dem=dem, cache=cache)))
-            finally:
-                # a QgsTask thread outlives its Python thread state: keep the PROJ
-                # context pyproj made here alive, or the next task on this thread
-                # crashes in pyproj (see layers/importer/coords.py)
-                _pin_proj_context()
+            for lid, fid, gen, table, feat in jobs:
+                if feedback.is_canceled():
+                    break
+                out.append((lid, fid, gen, table, feat,
+                            check_feature(project, table, feat, dem=dem, cache=cache)))
             return out
 
         self._running = True

@@ -155,15 +155,6 @@ class FrameModel(QAbstractTableModel):
         self.layoutChanged.emit()
 
 
-def _pin_proj_context() -> None:
-    """A QgsTask thread outlives its Python thread state: keep the PROJ context
-    pyproj made on it alive (geopandas reads make one), or the next task on
-    that thread crashes in pyproj (layers/importer/coords.py)."""
-    from ..layers.importer.coords import _pin_proj_context as pin
-
-    pin()
-
-
 def _missing(v) -> bool:
     if v is None:
         return True
@@ -474,10 +465,7 @@ class QuantitiesTab(QWidget):
 
         feedback.set_progress(5)
         feedback.check_canceled()
-        try:
-            result = compute_quantities(project, area=area)
-        finally:
-            _pin_proj_context()
+        result = compute_quantities(project, area=area)
         feedback.check_canceled()
         lines = summary_lines(result)
         feedback.set_progress(100)
@@ -617,8 +605,6 @@ class QuantitiesTab(QWidget):
                                     is_cancelled=feedback.is_canceled)
             except Cancelled:
                 raise Canceled() from None
-            finally:
-                _pin_proj_context()
 
         def done():
             self.report_task = None

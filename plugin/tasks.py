@@ -62,6 +62,13 @@ class FunctionTask(QgsTask):
             self.exception = exc
             self.traceback = traceback.format_exc()
             return False
+        finally:
+            # A QgsTask thread outlives its Python thread state: keep the PROJ
+            # context pyproj made on it alive, or the next task on this thread
+            # crashes in pyproj (layers/importer/coords.py explains).
+            from ..layers.importer.coords import _pin_proj_context
+
+            _pin_proj_context()
         return not self.isCanceled()
 
     def finished(self, ok: bool) -> None:  # main thread
