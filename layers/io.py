@@ -106,6 +106,11 @@ def read_layer(project: str, name: str, columns=None, where: str = None, bbox=No
     if lyr.geometry is None:
         kwargs["read_geometry"] = False
     df = pyogrio.read_dataframe(project, use_arrow=_has_arrow(), **kwargs)
+    for f in lyr.fields:  # Arrow gives dates as datetime.date objects: same dtype as without it
+        if f.type == "date" and f.name in df.columns and df[f.name].dtype == object:
+            import pandas as pd
+
+            df[f.name] = pd.to_datetime(df[f.name]).astype("datetime64[ms]")
     for f in lyr.fields:  # absent optional fields read as all-null
         if f.name not in df.columns and (columns is None or f.name in columns):
             df[f.name] = None
