@@ -53,6 +53,14 @@ def read(path: str, encoding: str = None, layer_name: str = None) -> Source:
     if fmt is None:
         raise InputError(f"unsupported file type {ext or '(none)'}; supported: "
                          f"{', '.join(sorted(FORMATS))}", file=path)
+    if encoding:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InputError(f"unknown encoding {encoding!r} (--encoding); e.g. utf-8, GBK, GB18030",
+                             file=path) from None
     reader = {"gpkg": read_vector, "shp": read_vector, "dxf": read_vector,
               "geojson": read_geojson, "csv": read_csv, "xlsx": read_xlsx, "inp": read_inp}[fmt]
     src = reader(path, fmt, encoding)
@@ -324,7 +332,11 @@ def read_csv(path: str, fmt: str, encoding: str = None) -> Source:
         dialect = csv.Sniffer().sniff(sample, delimiters=",\t;|")
     except csv.Error:
         dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)  # a lone CR ends a line too
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # e.g. a broken quote or a NUL byte: the file, not the program
+        raise InputError(f"is not a readable table: {exc}", file=path, record=reader.line_num) from None
     if _table_records(src, rows) is None:
         raise InputError("no header row with known column names (物探点号, X, Y, 起点点号, …) "
                          "in the first rows; give a mapping file (--mapping)", file=path)
