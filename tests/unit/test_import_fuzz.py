@@ -480,3 +480,23 @@ def test_broken_file_after_good_import_leaves_project_as_it_was(tmp_path):
         import_files(p, [str(good2), str(bad)], encoding="utf-8")
     assert "bad.csv" in str(ei.value) and "\n" not in str(ei.value)
     assert _snapshot(p) == (counts, digest)
+
+
+# ---------------------------------------------------------------- CSV framing (regressions)
+
+@pytest.mark.parametrize("damage,expect", [
+    (lambda b: b.replace(b"PE\r\n", b"P\x00E\r\n"), "ok"),  # NUL inside a cell
+    (lambda b: b.replace(b",12.20,", b",12.20\r\x00,"), None),  # CR + NUL (csv.Error escaped once)
+    (lambda b: b.replace(b"\r\n", b"\r", 3), "ok"),           # old Mac line ends: a lone CR ends a line
+    (lambda b: b.replace(b"JS3,", b'"JS3,', 1), None),        # an unbalanced quote swallows the rest
+    (lambda b: b"\x00" * 64 + b, None),
+    (lambda b: b.replace(b",", b"\x00", 5), None),
+])
+def test_csv_framing(tmp_path, damage, expect):
+    p = make_project(tmp_path)
+    path = good_csv(tmp_path)
+    path.write_bytes(damage(path.read_bytes()))
+    status, out = _check(p, path)
+    if expect:
+        assert status == expect
+        assert out[0]["records_in"] == 9 and out[0]["accepted"] >= 4
