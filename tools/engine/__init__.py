@@ -375,9 +375,14 @@ def _run_parallel(ctx, ids, nw, mode):
 
 
 def _kill_pool(pool):
-    """Stop the forked workers now (cancel or error: their rules are not wanted)."""
+    """Stop the forked workers now (cancel or error: their rules are not wanted).
+
+    Every child is terminated and reaped before this returns, so no worker
+    outlives the run (a SIGTERM not acted on in time is followed by SIGKILL).
+    """
     procs = dict(getattr(pool, "_processes", None) or {})
     pool.shutdown(wait=False, cancel_futures=True)
+    procs.update(getattr(pool, "_processes", None) or {})
     for p in procs.values():
         try:
             p.terminate()
@@ -385,3 +390,6 @@ def _kill_pool(pool):
             pass
     for p in procs.values():
         p.join(timeout=5)
+        if p.is_alive():  # pragma: no cover - a child that ignored SIGTERM
+            p.kill()
+            p.join(timeout=5)
