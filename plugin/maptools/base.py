@@ -420,6 +420,12 @@ class RowMapTool(QgsMapTool):
         """The options panel (a floating tool window); subclasses implement."""
         return None
 
+    def options(self) -> dict:
+        """The panel's current options (the panel is made on first use)."""
+        if self.panel is None:
+            self.panel = self.make_panel()
+        return self.panel.options()
+
     def command_text(self) -> str:
         return self.tr("Row")
 

@@ -107,11 +107,6 @@ class StallRowTool(RowMapTool):
         parent = self.iface.mainWindow() if self.iface is not None else None
         return StallRowPanel(self, parent)
 
-    def options(self) -> dict:
-        if self.panel is None:
-            self.panel = self.make_panel()
-        return self.panel.options()
-
     def compute(self, points, layer, side_point=None):
         import numpy as np
 

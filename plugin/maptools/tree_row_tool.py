@@ -64,11 +64,6 @@ class TreeRowTool(RowMapTool):
         parent = self.iface.mainWindow() if self.iface is not None else None
         return TreeRowPanel(self, parent)
 
-    def options(self) -> dict:
-        if self.panel is None:
-            self.panel = self.make_panel()
-        return self.panel.options()
-
     def compute(self, points, layer, side_point=None):
         import numpy as np
 
