@@ -8,33 +8,25 @@ written to any layer.
 from __future__ import annotations
 
 from qgis.core import QgsCoordinateTransform, QgsFeatureRequest, QgsGeometry, QgsPointXY, QgsProject, QgsRectangle
-from qgis.gui import QgsMapTool
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 
-from ..toolbelt.log import log
-from .section_tool import PlotPanel, ProjectSource, chinese
+from .section_tool import PlotMapTool, PlotPanel, chinese
 
 PICK_PIXELS = 6
 
 
-class ProfileMapTool(QgsMapTool):
+class ProfileMapTool(PlotMapTool):
+    CURSOR = Qt.PointingHandCursor
+
     def __init__(self, canvas, iface=None, project_path=None):
-        super().__init__(canvas)
-        self.canvas_ = canvas
-        self.iface = iface
-        self.source = ProjectSource(project_path)
-        self.panel = None
+        super().__init__(canvas, iface, project_path)
         self.profile = None
-        self.last_message = ""
-        self.setCursor(Qt.PointingHandCursor)
 
     def tr(self, text):  # noqa: D102
         return QCoreApplication.translate("ProfileMapTool", text)
 
-    def message(self, text, lvl="info"):
-        self.last_message = text
-        bar = self.iface.messageBar() if self.iface is not None else None
-        log(text, lvl, bar=bar, title=self.tr("Profile"))
+    def title(self):  # noqa: D102
+        return self.tr("Profile")
 
     def pick(self, layer, map_point):
         """uid of the pipe segment nearest ``map_point`` (canvas CRS) within a few pixels."""

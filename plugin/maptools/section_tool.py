@@ -184,30 +184,47 @@ class PlotPanel(QgsDockWidget):
             return None
 
 
-class SectionMapTool(QgsMapTool):
-    """Two clicks draw the section line; the plot opens in a panel."""
+class PlotMapTool(QgsMapTool):
+    """What the section and profile tools share: the project they read, the
+    panel they draw into, and messages to the bar and the log."""
+
+    CURSOR = Qt.CrossCursor
 
     def __init__(self, canvas, iface=None, project_path=None):
         super().__init__(canvas)
         self.canvas_ = canvas
         self.iface = iface
         self.source = ProjectSource(project_path)
-        self.start = None
-        self.band = QgsRubberBand(canvas, QgsWkbTypes.LineGeometry)
-        self.band.setColor(LINE_COLOUR)
-        self.band.setWidth(2)
         self.panel = None
-        self.section = None
         self.last_message = ""
-        self.setCursor(Qt.CrossCursor)
+        self.setCursor(self.CURSOR)
 
-    def tr(self, text):  # noqa: D102
-        return QCoreApplication.translate("SectionMapTool", text)
+    def title(self) -> str:
+        """Title of this tool's messages (translated by the subclass)."""
+        raise NotImplementedError
 
     def message(self, text, lvl="info"):
         self.last_message = text
         bar = self.iface.messageBar() if self.iface is not None else None
-        log(text, lvl, bar=bar, title=self.tr("Cross-section"))
+        log(text, lvl, bar=bar, title=self.title())
+
+
+class SectionMapTool(PlotMapTool):
+    """Two clicks draw the section line; the plot opens in a panel."""
+
+    def __init__(self, canvas, iface=None, project_path=None):
+        super().__init__(canvas, iface, project_path)
+        self.start = None
+        self.band = QgsRubberBand(canvas, QgsWkbTypes.LineGeometry)
+        self.band.setColor(LINE_COLOUR)
+        self.band.setWidth(2)
+        self.section = None
+
+    def tr(self, text):  # noqa: D102
+        return QCoreApplication.translate("SectionMapTool", text)
+
+    def title(self):  # noqa: D102
+        return self.tr("Cross-section")
 
     # -- mouse ---------------------------------------------------------------
     def canvasMoveEvent(self, event):  # noqa: N802
