@@ -130,12 +130,24 @@ def project_string(conninfo: str, schema_name: str) -> str:
 _SESSION = contextvars.ContextVar("renewal_planner_pg_session", default=None)
 
 
+#: Callables ``hook(PgProject) -> dict or None``: extra keyword arguments for
+#: psycopg.connect (libpq keys, e.g. ``user`` and ``password``), merged in the
+#: order registered. The QGIS plugin registers one that resolves the
+#: credentials of a QGIS authentication configuration in memory at connect
+#: time (plugin/pgconn.py), so no password is in a project string, a setting,
+#: a log or the environment.
+CONNECT_HOOKS = []
+
+
 def connect(project, autocommit: bool = False):
     p = project if isinstance(project, PgProject) else PgProject(project)
     psycopg = _psycopg()
+    extra = {}
+    for hook in list(CONNECT_HOOKS):
+        extra.update(hook(p) or {})
     try:
         return psycopg.connect(p.conninfo, autocommit=autocommit,
-                               application_name="renewal_planner")
+                               application_name="renewal_planner", **extra)
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[-1] if str(exc).strip() else "connection failed"
         raise InputError(f"cannot connect to the database: {first}", file=p.display) from None
