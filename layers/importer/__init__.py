@@ -91,7 +91,7 @@ def plan_files(project, files, layer="auto", mapping=None, crs=None, encoding=No
     files = [os.fspath(f) for f in files]
     if not files:
         raise InputError("no files to import")
-    project = os.path.abspath(project)
+    project = project if _pg_store(project) else os.path.abspath(project)  # PostGIS: pg_commit.py
     info = require_project(project)
     project_crs = info.get("crs") or "EPSG:4547"
     if layer not in (None, "auto", validate.POINT, validate.SEGMENT):
@@ -104,8 +104,8 @@ def plan_files(project, files, layer="auto", mapping=None, crs=None, encoding=No
         coords.crs(crs)  # InputError for an unknown CRS
     uploaded_by = uploaded_by or _user()
     fingerprint = project_fingerprint(project)
-    state = batchmod.load_state(project)
-    earlier = batchmod.existing_batches(project)
+    state = (_pg_store(project) or batchmod).load_state(project)
+    earlier = (_pg_store(project) or batchmod).existing_batches(project)
     taken = set(earlier)
 
     def step(frac, msg):
@@ -171,7 +171,7 @@ def commit_plan(plan: ImportPlan, report=None, progress=None, is_cancelled=None,
     step(0.0, "writing")
     to_write = [(p, m) for p, m in plans if not m["duplicate_of"]]
     if to_write:
-        batchmod.write_plans(plan.project, to_write)
+        (_pg_store(plan.project) or batchmod).write_plans(plan.project, to_write)
     summaries = [summary(p, m, written=not m["duplicate_of"]) for p, m in plans]
     if report:
         from . import report as reportmod
@@ -197,6 +197,9 @@ def project_fingerprint(project) -> tuple:
     """Row counts, largest fids and last changes of the tables an import reads and writes."""
     import sqlite3
 
+    if _pg_store(project):
+        return _pg_store(project).fingerprint(project)
+
     con = sqlite3.connect(f"file:{os.path.abspath(project)}?mode=ro", uri=True)
     try:
         out = []
@@ -210,6 +213,17 @@ def project_fingerprint(project) -> tuple:
         return tuple(out)
     finally:
         con.close()
+
+
+def _pg_store(project):
+    """importer/pg_commit.py for a PostGIS project, else None."""
+    from ..project import is_pg
+
+    if is_pg(project):
+        from . import pg_commit
+
+        return pg_commit
+    return None
 
 
 def _samples(src) -> dict:

@@ -1,0 +1,251 @@
+"""Imports into a PostGIS project: the PostgreSQL twin of batch.py's reading
+of the project state and writing of plans.
+
+``plan_files`` / ``commit_plan`` (``__init__.py``) dispatch here for a
+``postgresql://...?schema=`` project; validation is the same code as for a
+GeoPackage, so the same delivery gives the same accepted and rejected
+records in both stores.
+
+Writing (``write_plans``) happens in ONE database transaction: every
+import_batch, import_reject, pipe_point and pipe_segment row of the call, or
+nothing. Identifiers are composed with ``psycopg.sql``, values are always
+parameters. ``uploaded_by`` is the database user (``current_user``), which is
+what the history table and row-level security also see.
+
+Row-level security (issue 7): a utility role writes only pipes whose
+``owner`` is its own. A delivery that holds records of another owner (or no
+owner) is REFUSED as a whole by such a role, nothing written, with a one-line
+reason naming the first record, its uid and its owner. Why not quarantine
+those records in import_reject as for bad data: they are not defective and
+the uploader cannot fix them by editing the file (only by asking the bureau
+or the other utility), a half-imported delivery would hide that, and the
+database refuses those rows anyway. Updates are checked against the owner
+stored in the database too (row-level security would otherwise skip such an
+UPDATE silently).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+
+from .. import pg, schema
+from ..errors import InputError
+from .validate import POINT, SEGMENT, State
+
+BATCH, REJECT = "import_batch", "import_reject"
+PIPES = (POINT, SEGMENT)
+
+
+def _sql():
+    return pg._sql()
+
+
+def _psycopg():
+    return pg._psycopg()
+
+
+def _text_value(v):
+    """Column values as the GeoPackage's sqlite gives them (what validate compares)."""
+    if isinstance(v, _dt.datetime):
+        if v.tzinfo is not None:
+            v = v.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        return v.isoformat(timespec="milliseconds") + "Z"
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return int(v)
+    return v
+
+
+def load_state(project: str) -> State:
+    """The pipe points and segments of the project, by uid: (fid, values, geometry)."""
+    import numpy as np
+    import shapely
+
+    sql = _sql()
+    p = pg.PgProject(project)
+    m = schema.model()
+    out = {}
+    with pg._connection(p) as con:
+        for layer in PIPES:
+            have = pg._columns(con, p, layer)
+            if not have:
+                raise InputError("layer is missing from the project", file=p.display, layer=layer)
+            cols = [f.name for f in m.layer(layer).fields if f.name in have]
+            rows = con.execute(sql.SQL("SELECT {}, ST_AsBinary({}), {} FROM {} ORDER BY {}").format(
+                sql.Identifier(pg.FID), sql.Identifier(pg.GEOM_COLUMN),
+                sql.SQL(", ").join(map(sql.Identifier, cols)), sql.Identifier(p.schema, layer),
+                sql.Identifier(pg.FID))).fetchall()
+            wkb = np.array([bytes(r[1]) if r[1] is not None else None for r in rows], dtype=object)
+            geoms = shapely.from_wkb(wkb) if len(rows) else []
+            data = {}
+            for r, g in zip(rows, geoms):
+                vals = {c: _text_value(v) for c, v in zip(cols, r[2:])}
+                data[vals["uid"]] = (r[0], vals, g)
+            out[layer] = data
+    return State(out[POINT], out[SEGMENT])
+
+
+def existing_batches(project: str) -> dict:
+    sql = _sql()
+    p = pg.PgProject(project)
+    with pg._connection(p) as con:
+        rows = con.execute(sql.SQL("SELECT batch_id, sha256, mapping FROM {}").format(
+            sql.Identifier(p.schema, BATCH))).fetchall()
+    return {r[0]: {"sha256": r[1], "mapping": r[2]} for r in rows}
+
+
+def fingerprint(project: str) -> tuple:
+    """Row counts, largest fids and last changes of the tables an import reads and writes."""
+    sql = _sql()
+    p = pg.PgProject(project)
+    out = []
+    with pg._connection(p) as con:
+        for table in (POINT, SEGMENT, BATCH):
+            last = "updated_at" if table != BATCH else "finished_at"
+            n, top, when = con.execute(sql.SQL("SELECT count(*), max({}), max({}) FROM {}").format(
+                sql.Identifier(pg.FID), sql.Identifier(last), sql.Identifier(p.schema, table))).fetchone()
+            out.append((table, n, top, str(when) if when is not None else None))
+    return tuple(out)
+
+
+def _py(v):
+    import numpy as np
+
+    if v is None:
+        return None
+    if isinstance(v, (np.floating, float)):
+        return None if v != v else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def _rls_owner(con, p, layer):
+    """(True, owner) when row-level security applies to the current user on
+    ``layer`` (owner: the one rp_role gives it, None if none), else (False, None)."""
+    sql = _sql()
+    active = con.execute(
+        "SELECT row_security_active(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s", (p.schema, layer)).fetchone()
+    if not active or not active[0]:
+        return False, None
+    row = con.execute(sql.SQL("SELECT owner FROM {} WHERE role_name = current_user AND kind = 'utility'").format(
+        sql.Identifier(p.schema, pg.ROLE_TABLE))).fetchone()
+    return True, (row[0] if row else None)
+
+
+def _check_owners(con, p, batches, user):
+    """Refuse (InputError) a delivery holding pipes the current user may not write."""
+    sql = _sql()
+    for layer in PIPES:
+        active, own = _rls_owner(con, p, layer)
+        if not active:
+            continue
+        for plan, meta in batches:
+            rows = [r for r in plan.rows if r.layer == layer and r.action in ("insert", "update")]
+            if not rows:
+                continue
+            stored = dict(con.execute(sql.SQL("SELECT uid, owner FROM {} WHERE uid = ANY(%s)").format(
+                sql.Identifier(p.schema, layer)), ([r.values["uid"] for r in rows],)).fetchall())
+            bad = [(r, r.values.get("owner") if r.values.get("owner") != own else stored.get(r.values["uid"]))
+                   for r in rows
+                   if r.values.get("owner") != own or (r.values["uid"] in stored and stored[r.values["uid"]] != own)]
+            if bad:
+                r, owner = bad[0]
+                mine = f"only pipes of owner {own!r}" if own else "no pipes (it is not a utility role)"
+                raise InputError(
+                    f"record {r.record_no} ({layer} {r.values['uid']!r}) belongs to owner {owner!r}, and "
+                    f"database user {user} may import {mine}; {len(bad)} such record(s) in the file, "
+                    f"nothing was written",
+                    file=meta["file_name"], layer=layer, field="owner")
+
+
+def write_plans(project: str, batches, now: str = None):
+    """Write [(plan, batch_meta)] in one transaction. Nothing is written if anything fails.
+
+    Sets ``meta['uploaded_by']`` to the database user.
+    """
+    import numpy as np
+    import shapely
+
+    psycopg = _psycopg()
+    sql = _sql()
+    p = pg.PgProject(project)
+    srid = pg.parse_srid(pg.project_crs(project))
+    geom_sql = sql.SQL("ST_GeomFromWKB(%s, {})").format(sql.Literal(srid))
+    with pg._connection(p, write=True) as con:
+        try:
+            with con.transaction():
+                # One import at a time per project (self-conflicting lock, taken
+                # by every role that may import): batches never interleave.
+                con.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(
+                    sql.Identifier(p.schema, BATCH)))
+                user, now_db = con.execute("SELECT current_user::text, now()").fetchone()
+                now = now or now_db
+                _check_owners(con, p, batches, user)
+                cur = con.cursor()
+                for plan, meta in batches:
+                    meta["uploaded_by"] = user
+                    cur.execute(sql.SQL(
+                        "INSERT INTO {} (batch_id, file_name, sha256, uploaded_by, started_at, finished_at, "
+                        "target_layer, crs_in, encoding, records_in, accepted, rejected, updated, unchanged, "
+                        "mapping) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)").format(
+                        sql.Identifier(p.schema, BATCH)),
+                        (meta["batch_id"], meta["file_name"], meta["sha256"], user, meta["started_at"], now,
+                         ",".join(plan.target_layers), plan.crs_in, plan.encoding, plan.records_in,
+                         plan.accepted, plan.rejected, plan.count("update"), plan.count("unchanged"),
+                         meta["mapping_json"]))
+                    if plan.rejects:
+                        cur.executemany(sql.SQL(
+                            "INSERT INTO {} (batch_id, record_no, target_layer, field, value, reason_code, "
+                            "reason_zh, reason_en, raw) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)").format(
+                            sql.Identifier(p.schema, REJECT)),
+                            [(meta["batch_id"], r["record_no"], r["target_layer"], r["field"], r["value"],
+                              r["reason_code"], r["reason_zh"], r["reason_en"], r["raw"]) for r in plan.rejects])
+                    for layer in PIPES:
+                        rows = [r for r in plan.rows if r.layer == layer and r.action in ("insert", "update")]
+                        if not rows:
+                            continue
+                        geoms = np.array([r.geometry for r in rows], dtype=object)
+                        wkbs = shapely.to_wkb(shapely.force_2d(geoms))
+                        groups = {}
+                        for r, wkb in zip(rows, wkbs):
+                            keys = tuple(k for k in r.values if k not in ("source", "updated_at"))
+                            groups.setdefault((r.action, keys), []).append(
+                                [_py(r.values[k]) for k in keys] + [meta["batch_id"], now, wkb]
+                                + ([r.values["uid"]] if r.action == "update" else []))
+                        t = sql.Identifier(p.schema, layer)
+                        for (action, keys), vals in groups.items():
+                            cols = [sql.Identifier(k) for k in keys] + [sql.Identifier("source"),
+                                                                        sql.Identifier("updated_at")]
+                            if action == "insert":
+                                cur.executemany(sql.SQL("INSERT INTO {} ({}, geom) VALUES ({}, {})").format(
+                                    t, sql.SQL(", ").join(cols), sql.SQL(", ").join(sql.Placeholder() * len(cols)),
+                                    geom_sql), vals)
+                            else:
+                                n = 0
+                                for v in vals:  # rowcount per row: an UPDATE that hits nothing is an error
+                                    cur.execute(sql.SQL("UPDATE {} SET {}, geom = {} WHERE uid = %s").format(
+                                        t, sql.SQL(", ").join(sql.SQL("{} = %s").format(c) for c in cols),
+                                        geom_sql), v)
+                                    n += cur.rowcount
+                                if n != len(vals):
+                                    raise InputError(
+                                        f"{len(vals) - n} record(s) to update are no longer in {layer} (changed "
+                                        f"by someone else since the import was planned); nothing was written, "
+                                        f"import again", file=meta["file_name"], layer=layer)
+        except psycopg.errors.UniqueViolation as exc:
+            raise InputError(f"the project refused the import, nothing was written: "
+                             f"{_first(exc)} (imported by someone else meanwhile? import again)",
+                             file=p.display) from None
+        except psycopg.Error as exc:
+            raise InputError(f"the database refused the import, nothing was written: {_first(exc)}",
+                             file=p.display) from None
+
+
+def _first(exc) -> str:
+    diag = getattr(exc, "diag", None)
+    msg = getattr(diag, "message_primary", None) or str(exc)
+    return msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
