@@ -1033,6 +1033,41 @@
         <source>{0}: canceled</source>
         <translation>{0}：已取消</translation>
     </message>
+    <message>
+        <location filename="../work/main/plugin/dock.py" line="104"/>
+        <source>Project in</source>
+        <translation>项目位于</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/dock.py" line="107"/>
+        <source>GeoPackage file</source>
+        <translation>GeoPackage 文件</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/dock.py" line="108"/>
+        <source>PostGIS database</source>
+        <translation>PostGIS 数据库</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/dock.py" line="238"/>
+        <source>Open a PostGIS project through a saved QGIS connection (Project in: PostGIS database)</source>
+        <translation>请通过 QGIS 中保存的连接打开 PostGIS 项目（项目位于：PostGIS 数据库）</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/dock.py" line="289"/>
+        <source>{0} (connection {1})</source>
+        <translation>{0}（连接 {1}）</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/dock.py" line="314"/>
+        <source>Created project schema {0} (connection {1})</source>
+        <translation>已创建项目模式 {0}（连接 {1}）</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/dock.py" line="320"/>
+        <source>Creating the PostGIS project {0}</source>
+        <translation>正在创建 PostGIS 项目 {0}</translation>
+    </message>
 </context>
 <context>
     <name>QuantitiesAlgorithm</name>
@@ -1890,6 +1925,89 @@
         <location filename="../plugin/maptools/tree_row_tool.py" line="88"/>
         <source>Tree row</source>
         <translation>行道树排布</translation>
+    </message>
+</context>
+<context>
+    <name>PostgisPanel</name>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="27"/>
+        <source>A PostgreSQL connection saved in QGIS (Data Source Manager); its password stays in QGIS&apos;s authentication database</source>
+        <translation>QGIS 中保存的 PostgreSQL 连接（数据源管理器）；其密码保存在 QGIS 的认证数据库中</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="32"/>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="33"/>
+        <source>Read the saved connections and the project schemas again</source>
+        <translation>重新读取已保存的连接和项目模式</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="36"/>
+        <source>Connection</source>
+        <translation>连接</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="40"/>
+        <source>Schemas of this database that are Renewal Planner projects</source>
+        <translation>此数据库中属于城市更新规划项目的模式</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="41"/>
+        <source>Project schema</source>
+        <translation>项目模式</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="43"/>
+        <source>Open PostGIS project</source>
+        <translation>打开 PostGIS 项目</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="45"/>
+        <source>Add the styled layers of the project schema to the map</source>
+        <translation>将项目模式中带样式的图层添加到地图</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="51"/>
+        <source>new schema name, e.g. district_a</source>
+        <translation>新模式名称，例如 district_a</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="52"/>
+        <source>Create project schema</source>
+        <translation>创建项目模式</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="54"/>
+        <source>Create a new project schema (tables, constraints, styles, history) in the background</source>
+        <translation>在后台创建新的项目模式（表、约束、样式、修改历史）</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="102"/>
+        <source>(no saved PostgreSQL connection)</source>
+        <translation>（没有已保存的 PostgreSQL 连接）</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="121"/>
+        <source>Could not list the project schemas of {0}: {1}</source>
+        <translation>无法列出 {0} 的项目模式：{1}</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="126"/>
+        <source>(no Renewal Planner project here)</source>
+        <translation>（此处没有城市更新规划项目）</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="136"/>
+        <source>Choose a connection and a project schema first</source>
+        <translation>请先选择连接和项目模式</translation>
+    </message>
+    <message>
+        <location filename="../work/main/plugin/project_tab_pg.py" line="145"/>
+        <source>Choose a connection and type a new schema name first</source>
+        <translation>请先选择连接并输入新模式名称</translation>
     </message>
 </context>
 </TS>

@@ -13,8 +13,8 @@ from qgis.core import (QgsApplication, QgsCoordinateReferenceSystem, QgsProject,
                        QgsRectangle, QgsVectorLayer)
 from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtCore import QCoreApplication, Qt, pyqtSignal
-from qgis.PyQt.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
-                                 QPushButton, QTabWidget, QVBoxLayout, QWidget)
+from qgis.PyQt.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+                                 QPushButton, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from . import deps
 from .tasks import FunctionTask, TaskRunner
@@ -78,7 +78,10 @@ def _add_plain_layers(gpkg_path: str, project: QgsProject):
 
 
 class ProjectTab(QWidget):
-    """Create, open and demo a project."""
+    """Create, open and demo a project: a GeoPackage file or a PostGIS schema
+    reached through a connection saved in QGIS (plugin/project_tab_pg.py)."""
+
+    SOURCE_GPKG, SOURCE_PG = 0, 1
 
     project_opened = pyqtSignal(str)
 
@@ -97,6 +100,27 @@ class ProjectTab(QWidget):
         box_layout.addWidget(self.project_label)
         layout.addWidget(box)
 
+        source_row = QHBoxLayout()
+        source_row.addWidget(QLabel(self.tr("Project in"), self))
+        self.source_combo = QComboBox(self)
+        self.source_combo.setObjectName("projectSourceCombo")
+        self.source_combo.addItem(self.tr("GeoPackage file"), "gpkg")
+        self.source_combo.addItem(self.tr("PostGIS database"), "postgis")
+        source_row.addWidget(self.source_combo, 1)
+        layout.addLayout(source_row)
+        self.source_stack = QStackedWidget(self)
+        self.source_stack.setObjectName("projectSourceStack")
+        gpkg_page = QWidget(self.source_stack)
+        gpkg_layout = QVBoxLayout(gpkg_page)
+        gpkg_layout.setContentsMargins(0, 0, 0, 0)
+        self.source_stack.addWidget(gpkg_page)
+        from .project_tab_pg import PostgisPanel
+
+        self.pg_panel = PostgisPanel(self)
+        self.source_stack.addWidget(self.pg_panel)
+        self.source_combo.currentIndexChanged.connect(self._source_changed)
+        layout.addWidget(self.source_stack)
+
         self.new_button = QPushButton(self.tr("New project…"), self)
         self.new_button.setObjectName("newProjectButton")
         self.new_button.setToolTip(self.tr("Create an empty project GeoPackage with every layer"))
@@ -110,7 +134,7 @@ class ProjectTab(QWidget):
         self.demo_button.setToolTip(self.tr("Build the demo district (with DEM) and open it"))
         self.demo_button.clicked.connect(self.open_demo)
         for button in (self.new_button, self.open_button, self.demo_button):
-            layout.addWidget(button)
+            gpkg_layout.addWidget(button)
 
         row = QHBoxLayout()
         self.progress = QProgressBar(self)
@@ -134,7 +158,9 @@ class ProjectTab(QWidget):
         layout.addWidget(self.deps_label)
         layout.addStretch(1)
         self.task = None
-        self.current_path = None  # the project opened last
+        self.current_path = None  # the project opened last (a path or a postgresql:// string)
+        self.current_connection = None  # the saved QGIS connection of a PostGIS project
+        self.pg_panel.update_enabled()
 
     def tr(self, text):  # noqa: D102 - context = class name, as pylupdate5 sees it
         return QCoreApplication.translate("ProjectTab", text)
@@ -149,8 +175,22 @@ class ProjectTab(QWidget):
             button.setEnabled(not blocked)
             if blocked:
                 button.setToolTip(message)
+        self.pg_panel.set_blocked(blocked_project, message)
         self.deps_label.setText(message)
         self.deps_label.setVisible(bool(problems))
+
+    # -- source -------------------------------------------------------------------
+    def _source_changed(self, index: int) -> None:
+        self.source_stack.setCurrentIndex(index)
+        if index == self.SOURCE_PG:
+            self.pg_panel.refresh()
+
+    def show_postgis(self) -> None:
+        """Switch the tab to PostGIS (and read the saved connections)."""
+        if self.source_combo.currentIndex() != self.SOURCE_PG:
+            self.source_combo.setCurrentIndex(self.SOURCE_PG)
+        else:
+            self.pg_panel.refresh()
 
     # -- actions ------------------------------------------------------------------
     def _start_dir(self) -> str:
@@ -188,7 +228,19 @@ class ProjectTab(QWidget):
     def open_project(self, path: str):
         """Add the project's styled layers to the current QGIS project; returns the layers."""
         from ..layers.errors import InputError, MissingDependency
-        from ..layers.project import require_project
+        from ..layers.project import is_pg, require_project
+
+        if is_pg(path):
+            from . import pgconn
+
+            name = pgconn.connection_of(path)
+            if name is None:
+                self.dock.report(self.tr("Open a PostGIS project through a saved QGIS connection "
+                                         "(Project in: PostGIS database)"), "warning")
+                return []
+            from ..layers import pg
+
+            return self.open_pg_project(name, pg.PgProject(path).schema)
 
         try:
             require_project(path)
@@ -209,6 +261,63 @@ class ProjectTab(QWidget):
         self.project_label.setText(path)
         self.project_opened.emit(path)
         return layers
+
+    def open_pg_project(self, connection: str, schema: str):
+        """Add the styled layers of PostGIS project ``schema`` on the saved QGIS
+        connection ``connection``; the tabs get its project string (no password)."""
+        from ..layers.errors import InputError, MissingDependency
+        from ..layers.project import require_project
+        from . import pgconn
+
+        project = QgsProject.instance()
+        first = not project.mapLayers()
+        try:
+            pstring = pgconn.project_string(connection, schema)
+            require_project(pstring)
+            layers = list(pgconn.add_project_layers(connection, schema, project, lang=ui_language()).values())
+        except (InputError, MissingDependency, pgconn.ConnectionError_) as exc:
+            self.dock.report(self.tr("Could not open the project: {0}").format(exc), "critical")
+            return []
+        if first and layers:
+            crs = layers[0].crs()
+            if isinstance(crs, QgsCoordinateReferenceSystem) and crs.isValid():
+                project.setCrs(crs)
+        self.dock.zoom_to(layers)
+        settings.LAST_PROJECT.set(pstring)
+        self.current_path = pstring
+        self.current_connection = connection
+        self.project_label.setText(self.tr("{0} (connection {1})").format(pstring, connection))
+        self.project_opened.emit(pstring)
+        return layers
+
+    def create_pg_project(self, connection: str, schema: str):
+        """Create project schema ``schema`` on saved connection ``connection`` in a
+        background task, then open it; returns the task (None when refused)."""
+        from ..layers.errors import InputError, MissingDependency
+        from . import pgconn
+
+        try:
+            pstring = pgconn.project_string(connection, schema)
+        except (InputError, MissingDependency, pgconn.ConnectionError_) as exc:
+            self.dock.report(self.tr("Could not create the project: {0}").format(exc), "critical")
+            return None
+
+        def work(feedback):
+            from ..layers.project import init_project
+
+            feedback.set_progress(5)
+            init_project(pstring)
+            feedback.set_progress(100)
+            return {"connection": connection, "schema": schema}
+
+        def created(result):
+            self.dock.report(self.tr("Created project schema {0} (connection {1})").format(schema, connection),
+                             "success")
+            self.pg_panel.new_schema_edit.clear()
+            self.pg_panel.refresh_schemas(select=schema)
+            self.open_pg_project(connection, schema)
+
+        return self.run_task(self.tr("Creating the PostGIS project {0}").format(schema), work, created)
 
     def open_demo(self):
         base = os.path.join(QgsApplication.qgisSettingsDirPath(), "renewal_planner")
@@ -242,6 +351,7 @@ class ProjectTab(QWidget):
             self.progress.hide()
             self.cancel_button.hide()
             self.demo_button.setEnabled(not deps.missing_for("demo", self.dock.problems))
+            self.pg_panel.update_enabled()
 
         def success(result):
             done()
@@ -258,6 +368,7 @@ class ProjectTab(QWidget):
         task = FunctionTask(description, fn, on_success=success, on_error=error, on_canceled=canceled)
         task.progressChanged.connect(lambda p: self.progress.setValue(int(p)))
         self.task = task
+        self.pg_panel.update_enabled()
         self.dock.runner.start(task)
         return task
 
@@ -342,7 +453,9 @@ class RenewalPlannerDock(QgsDockWidget):
             self.checks_tab.apply_dependencies(self.problems, dependency_message)
 
     def current_project(self):
-        """Path of the project GeoPackage opened in the Project tab, or None."""
+        """The project opened in the Project tab, or None: a GeoPackage path or a
+        PostGIS project string (postgresql://user@host:port/db?schema=NAME, no
+        password; plugin/pgconn.py hands the credentials to the engine)."""
         return self.project_tab.current_path
 
     def tr(self, text):  # noqa: D102
@@ -377,3 +490,9 @@ class RenewalPlannerDock(QgsDockWidget):
         if getattr(self, "quantities_tab", None) is not None:
             self.quantities_tab.shutdown()
         self.runner.cancel_all()
+        try:
+            from . import pgconn
+
+            pgconn.uninstall()
+        except ImportError:  # pragma: no cover
+            pass
