@@ -61,6 +61,10 @@ def conflict_layers(project_path: str, qproject: QgsProject = None) -> list:
     qproject = qproject or QgsProject.instance()
     out = []
     for layer in qproject.mapLayers().values():
+        if (isinstance(layer, QgsVectorLayer) and layer.customProperty("renewal_planner/layer") == "conflict"
+                and layer.customProperty("renewal_planner/project") == project_path):
+            out.append(layer)  # a PostGIS project's (plugin/pgconn.py)
+            continue
         if not isinstance(layer, QgsVectorLayer) or layer.providerType() != "ogr":
             continue
         source = layer.source()
@@ -293,7 +297,9 @@ class ChecksTab(QWidget):
     # -- project -------------------------------------------------------------------
     def set_project(self, path: str) -> None:
         """The project opened in the Project tab: list its areas, show its findings."""
-        self.project_path = os.path.abspath(path) if path else None
+        from .pgconn import normalize_project
+
+        self.project_path = normalize_project(path)
         self.load_areas()
         self.reload_results()
         self._update_enabled()
@@ -310,6 +316,12 @@ class ChecksTab(QWidget):
     def _areas(self) -> list:
         if not self.project_path:
             return []
+        from ..layers.project import is_pg
+
+        if is_pg(self.project_path):
+            from .pgconn import project_areas
+
+            return project_areas(self.project_path)
         try:
             con = sqlite3.connect(f"file:{self.project_path}?mode=ro", uri=True)
             try:

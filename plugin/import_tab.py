@@ -268,7 +268,9 @@ class ImportTab(QWidget):
 
     def set_project(self, path: str) -> None:
         """The project opened in the Project tab."""
-        new = os.path.abspath(path) if path else None
+        from .pgconn import normalize_project
+
+        new = normalize_project(path)
         if self.project_path and new != self.project_path:
             self.discard()
         self.project_path = new

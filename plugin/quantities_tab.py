@@ -406,7 +406,9 @@ class QuantitiesTab(QWidget):
     def set_project(self, path: str) -> None:
         """The project opened in the Project tab: list its areas, forget old figures."""
         self.cancel()
-        self.project_path = os.path.abspath(path) if path else None
+        from .pgconn import normalize_project
+
+        self.project_path = normalize_project(path)
         self.load_areas()
         self.show_result(None)
         self._update_enabled()
@@ -420,6 +422,12 @@ class QuantitiesTab(QWidget):
     def _areas(self) -> list:
         if not self.project_path:
             return []
+        from ..layers.project import is_pg
+
+        if is_pg(self.project_path):
+            from .pgconn import project_areas
+
+            return project_areas(self.project_path)
         try:
             con = sqlite3.connect(f"file:{self.project_path}?mode=ro", uri=True)
             try:

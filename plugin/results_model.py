@@ -39,17 +39,49 @@ def read_findings(project: str):
     GeoPackage blobs (column ``geom``), sorted by severity, rule and features."""
     import pandas as pd
 
-    con = sqlite3.connect(f"file:{project}?mode=ro", uri=True)
-    try:
-        frame = pd.read_sql_query("SELECT * FROM conflict", con)
-    finally:
-        con.close()
+    from ..layers.project import is_pg
+
+    if is_pg(project):
+        frame = _read_pg_findings(project)
+    else:
+        con = sqlite3.connect(f"file:{project}?mode=ro", uri=True)
+        try:
+            frame = pd.read_sql_query("SELECT * FROM conflict", con)
+        finally:
+            con.close()
     rank = {"error": 0, "warning": 1, "info": 2}
     if len(frame):
         order = frame["severity"].map(rank).fillna(3)
         frame = frame.assign(_rank=order).sort_values(["_rank", "rule_id", "uid_a", "uid_b"],
                                                       kind="stable").drop(columns="_rank")
     return frame.reset_index(drop=True)
+
+
+def _read_pg_findings(project: str):
+    """read_findings of a PostGIS project: the same columns, geometry as GeoPackage blobs."""
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    from ..layers import gpkgblob, pg
+
+    p = pg.PgProject(project)
+    sql = pg._sql()
+    srid = pg.parse_srid(pg.project_crs(project))
+    with pg._connection(p) as con:
+        cols = [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+            "ORDER BY ordinal_position", (p.schema, "conflict")).fetchall()]
+        sel = [sql.SQL("ST_AsBinary({})").format(sql.Identifier(c)) if c == pg.GEOM_COLUMN else sql.Identifier(c)
+               for c in cols]
+        rows = con.execute(sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+            sql.SQL(", ").join(sel), sql.Identifier(p.schema, "conflict"), sql.Identifier(pg.FID))).fetchall()
+    frame = pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame({c: [] for c in cols})
+    if pg.GEOM_COLUMN in frame.columns:
+        wkb = [bytes(b) if b is not None else None for b in frame[pg.GEOM_COLUMN]]
+        geoms = shapely.from_wkb(np.array(wkb, dtype=object))
+        frame[pg.GEOM_COLUMN] = gpkgblob.to_blobs(geoms, srid)
+    return frame
 
 
 def geometry_of(blob):
