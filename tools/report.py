@@ -25,6 +25,7 @@ end: a failed or cancelled report leaves nothing behind.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import html as _html
 import math
@@ -182,9 +183,8 @@ def _check_args(project: str, out_path: str, lang: str, max_pages) -> str:
         raise InputError("folder of the report does not exist", file=out_path)
     if os.path.isdir(out_path):
         raise InputError("is a folder, not a report file", file=out_path)
-    if str(project).startswith(("postgresql:", "postgres:", "PG:")):
-        raise InputError("reports of PostGIS projects are not supported yet; export the project "
-                         "to a GeoPackage", file=project)
+    if str(project).startswith("PG:"):
+        raise InputError("a PostGIS project is named postgresql://user@host/db?schema=NAME", file=project)
     return ext
 
 
@@ -193,6 +193,45 @@ def load_findings(project: str):
     severity, certainty, rule (in the code-list order) and conflict id."""
     import geopandas as gpd
     import pandas as pd
+
+    from ..layers.project import is_pg
+
+    if is_pg(project):
+        df = _pg_conflicts(project)
+    else:
+        df = _gpkg_conflicts(project)
+    for f in schema.model().layer("conflict").fields:
+        if f.name not in df.columns:
+            df[f.name] = None
+    rules = [c for c, _, _ in schema.model().domain("rule").codes]
+
+    def rank(col, order):
+        return df[col].map({c: i for i, c in enumerate(order)}).fillna(len(order)).astype(int)
+
+    df["_open"] = (df["review"] != "open").astype(int)
+    df["_sev"] = rank("severity", SEVERITY_ORDER)
+    df["_cert"] = rank("certainty", CERTAINTY_ORDER)
+    df["_rule"] = rank("rule_id", rules)
+    df = df.sort_values(["_open", "_sev", "_cert", "_rule", "conflict_id"], kind="stable")
+    df = df.drop(columns=["_open", "_sev", "_cert", "_rule"]).reset_index(drop=True)
+    return gpd.GeoDataFrame(pd.DataFrame(df), geometry=df.geometry.name, crs=df.crs)
+
+
+def _pg_conflicts(project: str):
+    """The conflict table of a PostGIS project (layers/io.py), as pyogrio reads it from a GeoPackage."""
+    from ..layers import io
+    from ..layers.project import require_project
+
+    require_project(project)
+    df = io.read_layer(project, "conflict")
+    for f in schema.model().layer("conflict").fields:  # as pyogrio reads a GeoPackage: UTC datetimes
+        if f.type == "datetime" and f.name in df.columns:
+            df[f.name] = df[f.name].dt.tz_convert("UTC")
+    return df
+
+
+def _gpkg_conflicts(project: str):
+    import geopandas as gpd
     import pyogrio
 
     from ..layers.project import require_project
@@ -211,21 +250,7 @@ def load_findings(project: str):
     df = pyogrio.read_dataframe(project, layer="conflict")
     if not isinstance(df, gpd.GeoDataFrame):  # pragma: no cover
         df = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([None] * len(df)))
-    for f in schema.model().layer("conflict").fields:
-        if f.name not in df.columns:
-            df[f.name] = None
-    rules = [c for c, _, _ in schema.model().domain("rule").codes]
-
-    def rank(col, order):
-        return df[col].map({c: i for i, c in enumerate(order)}).fillna(len(order)).astype(int)
-
-    df["_open"] = (df["review"] != "open").astype(int)
-    df["_sev"] = rank("severity", SEVERITY_ORDER)
-    df["_cert"] = rank("certainty", CERTAINTY_ORDER)
-    df["_rule"] = rank("rule_id", rules)
-    df = df.sort_values(["_open", "_sev", "_cert", "_rule", "conflict_id"], kind="stable")
-    df = df.drop(columns=["_open", "_sev", "_cert", "_rule"]).reset_index(drop=True)
-    return gpd.GeoDataFrame(pd.DataFrame(df), geometry=df.geometry.name, crs=df.crs)
+    return df
 
 
 def summary_table(findings, lang: str = "both", sep: str = " / "):
@@ -343,7 +368,14 @@ def atlas_extents(geoms, aspect: float, fallback=None) -> np.ndarray:
 
 def _meta(project: str) -> dict:
     from ..layers import gpkg
+    from ..layers.project import is_pg
 
+    if is_pg(project):
+        from ..layers import pg
+
+        p = pg.PgProject(project)
+        return {"name": p.schema, "path": p.display, "crs": pg.project_info(project).get("crs") or "",
+                "date": _dt.date.today().isoformat()}
     info = gpkg.project_info(project)
     crs = info.get("crs") or ""
     return {"name": os.path.splitext(os.path.basename(project))[0], "path": os.path.abspath(project),
@@ -375,8 +407,10 @@ def write_report(project: str, out_path: str, lang: str = "both", progress=None,
     ``tools.engine.context.Cancelled`` and writes nothing.
     Returns {'path', 'findings', 'open', 'atlas_pages', 'pages' (PDF)}.
     """
+    from ..layers.project import is_pg
+
     ext = _check_args(project, out_path, lang, max_pages)
-    project = os.path.abspath(project)
+    project = project if is_pg(project) else os.path.abspath(project)
     out_path = os.path.abspath(out_path)
     findings = load_findings(project)
     meta = _meta(project)
@@ -390,7 +424,7 @@ def write_report(project: str, out_path: str, lang: str = "both", progress=None,
         if ext == ".xlsx":
             write_xlsx(tmp, findings, meta, lang, ctx)
         else:
-            with _Maps(project, findings, n_atlas, lang) as maps:
+            with _map_source(project) as source, _Maps(source, findings, n_atlas, lang) as maps:
                 if ext == ".pdf":
                     result["pages"] = maps.write_pdf(tmp, meta, ctx)
                 else:
@@ -405,6 +439,31 @@ def write_report(project: str, out_path: str, lang: str = "both", progress=None,
         raise
     ctx(1.0, "done")
     return result
+
+
+@contextlib.contextmanager
+def _map_source(project: str):
+    """The GeoPackage the maps draw: the project itself, or for a PostGIS
+    project a temporary snapshot of its layers (read in one transaction), so
+    the maps of both stores come from the same styled GeoPackage layers."""
+    from ..layers.project import is_pg
+
+    if not is_pg(project):
+        yield project
+        return
+    from ..layers import gpkg, io, pg
+
+    with tempfile.TemporaryDirectory(prefix="rp-report-") as d:
+        path = os.path.join(d, pg.PgProject(project).schema + ".gpkg")
+        gpkg.create_project(path, crs=pg.project_crs(project))
+        present = set(pg.list_layers(project))
+        with pg.session(project):
+            for lyr in schema.model().layers.values():
+                if lyr.geometry is not None and lyr.name in present:
+                    frame = io.read_layer(project, lyr.name)
+                    if len(frame):
+                        io.write_layer(path, lyr.name, frame, fill_defaults=False)
+        yield path
 
 
 class _Progress:
