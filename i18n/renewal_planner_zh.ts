@@ -1312,6 +1312,11 @@
         <source>Missing Python packages: {0}</source>
         <translation>缺少 Python 软件包：{0}</translation>
     </message>
+    <message>
+        <location filename="../plugin/algorithms.py" line="31"/>
+        <source>GeoPackage (*.gpkg);;PostGIS project string (*)</source>
+        <translation>GeoPackage (*.gpkg);;PostGIS 项目连接串 (*)</translation>
+    </message>
 </context>
 <context>
     <name>RenewalPlannerDock</name>

@@ -23,6 +23,14 @@ DEFAULT_CRS = "EPSG:4547"
 DEFAULT_SEED = 20261129
 
 
+def project_parameter(name: str, description: str) -> QgsProcessingParameterFile:
+    """The PROJECT of a command on an existing project: a GeoPackage file, or a
+    PostGIS project string (postgresql://user@host:port/db?schema=NAME; from
+    QGIS, the dock's saved connection hands the credentials over)."""
+    return QgsProcessingParameterFile(name, description, fileFilter=QCoreApplication.translate(
+        "RenewalPlannerAlgorithm", "GeoPackage (*.gpkg);;PostGIS project string (*)"))
+
+
 class RenewalPlannerAlgorithm(QgsProcessingAlgorithm):
     """Common parts: group, icon, translation, error conversion."""
 
@@ -195,8 +203,8 @@ class CheckAlgorithm(RenewalPlannerAlgorithm):
                        "PROJECT_dem.tif beside the project.").format(", ".join(RULES))
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(
-            self.PROJECT, self.tr("Project GeoPackage"), extension="gpkg"))
+        self.addParameter(project_parameter(
+            self.PROJECT, self.tr("Project GeoPackage")))
         self.addParameter(QgsProcessingParameterFile(
             self.RULES, self.tr("Rules profile (YAML)"), optional=True,
             fileFilter=self.tr("Rules profile (*.yaml *.yml)")))
@@ -262,7 +270,7 @@ class CheckAlgorithm(RenewalPlannerAlgorithm):
         return {self.FINDINGS: len(rows),
                 self.CERTAIN: sum(1 for r in rows if r["certainty"] == "certain"),
                 self.NEW: counts.get("new", 0), self.RESOLVED: counts.get("resolved", 0),
-                self.CSV: csv_path, self.CONFLICTS: layer_uri(os.path.abspath(project), "conflict")}
+                self.CSV: csv_path, self.CONFLICTS: conflicts_source(project, layer_uri)}
 
 
 def check_with_progress(project, rules=None, only=None, dem=None, area=None, progress=None,
@@ -272,6 +280,18 @@ def check_with_progress(project, rules=None, only=None, dem=None, area=None, pro
 
     return check_project(project, rules=rules, only=only, dem=dem, area=area, progress=progress,
                          is_cancelled=is_cancelled)
+
+
+def conflicts_source(project: str, layer_uri):
+    """Data source of the project's conflict layer: the GeoPackage sublayer, or for
+    PostGIS the table through the saved connection's authcfg (None if unknown)."""
+    from ..layers.project import is_pg
+
+    if not is_pg(project):
+        return layer_uri(os.path.abspath(project), "conflict")
+    from . import pgconn
+
+    return pgconn.conflict_source(project)
 
 
 def write_csv(path: str, rows) -> str:
@@ -348,8 +368,8 @@ class ImportAlgorithm(RenewalPlannerAlgorithm):
                        "reason; the batch is recorded in import_batch.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(
-            self.PROJECT, self.tr("Project GeoPackage"), extension="gpkg"))
+        self.addParameter(project_parameter(
+            self.PROJECT, self.tr("Project GeoPackage")))
         self.addParameter(QgsProcessingParameterFile(self.FILE, self.tr("File to import")))
         self.addParameter(QgsProcessingParameterString(
             self.LAYER, self.tr("Target layer (auto, pipe_point, pipe_segment)"), "auto", optional=True))
@@ -427,8 +447,8 @@ class QuantitiesAlgorithm(RenewalPlannerAlgorithm):
                        "sheet and one sheet per theme, Chinese and English headers) or one long CSV table.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(
-            self.PROJECT, self.tr("Project GeoPackage"), extension="gpkg"))
+        self.addParameter(project_parameter(
+            self.PROJECT, self.tr("Project GeoPackage")))
         self.addParameter(QgsProcessingParameterString(
             self.AREA, self.tr("Only this renovation area (uid; empty: all)"), optional=True))
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -510,8 +530,8 @@ class ReportAlgorithm(RenewalPlannerAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         from ..tools.report import DEFAULT_MAX_PAGES
 
-        self.addParameter(QgsProcessingParameterFile(
-            self.PROJECT, self.tr("Project GeoPackage"), extension="gpkg"))
+        self.addParameter(project_parameter(
+            self.PROJECT, self.tr("Project GeoPackage")))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Report"),
             self.tr("PDF (*.pdf);;HTML (*.html);;Excel workbook (*.xlsx)")))

@@ -383,3 +383,18 @@ def project_areas(project: str) -> list:
                 sql.Identifier(p.schema, "renovation_area"))).fetchall()]
     except Exception:
         return []
+
+
+def conflict_source(project: str):
+    """Data source (authcfg, no password) of a PostGIS project's conflict table
+    through its registered saved connection; None when no connection serves it."""
+    from ..layers import pg
+
+    name = connection_of(project)
+    if name is None:
+        return None
+    try:
+        conn = connection_uri(name)
+    except ConnectionError_:
+        return None
+    return layer_uri(conn, pg.PgProject(project).schema, "conflict", "Geometry").uri(False)

@@ -526,7 +526,9 @@ class QuantitiesTab(QWidget):
 
     # -- export ---------------------------------------------------------------------
     def _start_dir(self) -> str:
-        if self.project_path:
+        from ..layers.project import is_pg
+
+        if self.project_path and not is_pg(self.project_path):
             return os.path.dirname(self.project_path)
         return settings.LAST_DIRECTORY.value() or os.path.expanduser("~")
 

@@ -247,8 +247,21 @@ def _load_demo(project: str) -> int:
         shutil.rmtree(out, ignore_errors=True)
 
 
+@pytest.fixture
+def processing_provider(qgis_processing, qgis_iface):
+    from processing.core.Processing import Processing
+
+    import renewal_planner
+
+    Processing.initialize()
+    p = renewal_planner.classFactory(qgis_iface)
+    p.initProcessing()
+    yield
+    p.unload()
+
+
 def test_checks_from_the_dock_on_the_pg_project_match_the_command_line(
-        dock, qtbot, server, saved_connection, message_log):
+        dock, qtbot, server, saved_connection, message_log, processing_provider):
     from renewal_planner.plugin import pgconn
 
     name = f"dock_demo_{os.getpid()}"
@@ -284,4 +297,13 @@ def test_checks_from_the_dock_on_the_pg_project_match_the_command_line(
     cli_rows = json.loads(proc.stdout)
     assert len(cli_rows) == len(dock_rows)
     assert sorted(r["conflict_id"] for r in cli_rows) == sorted(r["conflict_id"] for r in dock_rows)
+
+    # the Processing algorithm takes the same project string; the dock's
+    # connection hands it the credentials, its conflict output uses the authcfg
+    import processing as qp
+
+    res = qp.run("renewal_planner:check", {"PROJECT": project})
+    assert res["FINDINGS"] == len(dock_rows)
+    assert f"authcfg={saved_connection['authcfg']}" in res["CONFLICTS"]
+    _no_secret(res["CONFLICTS"], server)
     assert not [m for m in message_log if server["password"] in m]
