@@ -204,7 +204,7 @@ class CheckAlgorithm(RenewalPlannerAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(project_parameter(
-            self.PROJECT, self.tr("Project GeoPackage")))
+            self.PROJECT, self.tr("Project (GeoPackage file or PostGIS connection)")))
         self.addParameter(QgsProcessingParameterFile(
             self.RULES, self.tr("Rules profile (YAML)"), optional=True,
             fileFilter=self.tr("Rules profile (*.yaml *.yml)")))
@@ -369,7 +369,7 @@ class ImportAlgorithm(RenewalPlannerAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(project_parameter(
-            self.PROJECT, self.tr("Project GeoPackage")))
+            self.PROJECT, self.tr("Project (GeoPackage file or PostGIS connection)")))
         self.addParameter(QgsProcessingParameterFile(self.FILE, self.tr("File to import")))
         self.addParameter(QgsProcessingParameterString(
             self.LAYER, self.tr("Target layer (auto, pipe_point, pipe_segment)"), "auto", optional=True))
@@ -448,7 +448,7 @@ class QuantitiesAlgorithm(RenewalPlannerAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(project_parameter(
-            self.PROJECT, self.tr("Project GeoPackage")))
+            self.PROJECT, self.tr("Project (GeoPackage file or PostGIS connection)")))
         self.addParameter(QgsProcessingParameterString(
             self.AREA, self.tr("Only this renovation area (uid; empty: all)"), optional=True))
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -531,7 +531,7 @@ class ReportAlgorithm(RenewalPlannerAlgorithm):
         from ..tools.report import DEFAULT_MAX_PAGES
 
         self.addParameter(project_parameter(
-            self.PROJECT, self.tr("Project GeoPackage")))
+            self.PROJECT, self.tr("Project (GeoPackage file or PostGIS connection)")))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Report"),
             self.tr("PDF (*.pdf);;HTML (*.html);;Excel workbook (*.xlsx)")))

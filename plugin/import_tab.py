@@ -655,8 +655,22 @@ class ImportTab(QWidget):
         self.dock.zoom_to(layers)
 
     def refresh_project_layers(self) -> list:
-        """Reload the map layers of the project's GeoPackage; returns the pipe layers."""
+        """Reload the map layers of the project (GeoPackage or PostGIS); returns the pipe layers."""
+        from ..layers.project import is_pg
+
         out = []
+        if is_pg(self.project_path):
+            from . import pgconn
+            from ..layers import styles
+
+            for layer in pgconn.project_layers(self.project_path):
+                if layer.dataProvider() is not None:
+                    layer.dataProvider().reloadData()
+                layer.updateExtents()
+                layer.triggerRepaint()
+                if layer.customProperty(styles.PROP_LAYER) in ("pipe_point", "pipe_segment"):
+                    out.append(layer)
+            return out
         for layer in QgsProject.instance().mapLayers().values():
             if not isinstance(layer, QgsVectorLayer) or layer.providerType() != "ogr":
                 continue

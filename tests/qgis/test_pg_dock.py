@@ -275,6 +275,11 @@ def test_checks_from_the_dock_on_the_pg_project_match_the_command_line(
     assert dock.quantities_tab is None or dock.quantities_tab.project_path == project
     assert dock.import_tab is None or dock.import_tab.project_path == project
     assert checks.area_combo.count() >= 1
+    # after an import the import tab reloads the project's pipe layers from the database
+    assert dock.import_tab is not None
+    pipes = dock.import_tab.refresh_project_layers()
+    assert sorted(lyr.customProperty("renewal_planner/layer") for lyr in pipes) == ["pipe_point", "pipe_segment"]
+    assert all(lyr.featureCount() > 0 for lyr in pipes)
     task = checks.run_check()
     assert task is not None
     qtbot.waitUntil(lambda: checks.task is None, timeout=300000)
