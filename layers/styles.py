@@ -817,15 +817,30 @@ def add_project_layers(gpkg_path: str, project=None, lang: str = "zh") -> dict:
     named 'conflict:Point', 'conflict:LineString', 'conflict:Polygon'.
     """
     qgis_app()
+    gpkg_path = os.path.abspath(gpkg_path)
+
+    def opener(name, kind):
+        layer = _open(gpkg_path, name, kind)
+        if not layer.isValid():
+            raise RuntimeError(f"{gpkg_path}: QGIS cannot open layer {name}")
+        return layer
+
+    return add_styled_layers(_existing_tables(gpkg_path), opener, _project_crs(gpkg_path), project, lang)
+
+
+def add_styled_layers(present, opener, crs=None, project=None, lang: str = "zh", properties=None) -> dict:
+    """What every store shares when its layers go on the map: each model layer
+    in ``present`` opened by ``opener(name, kind)`` (kind: None, or 'Point' /
+    'LineString' / 'Polygon' for the conflict sublayers), styled from the
+    store's layer_styles or from the model, named, tagged (plus the custom
+    ``properties``), and grouped per theme in ``project``; the project takes
+    ``crs`` (a QgsCoordinateReferenceSystem or None) when it has none yet."""
     from qgis.core import QgsProject
 
     project = project if project is not None else QgsProject.instance()
-    gpkg_path = os.path.abspath(gpkg_path)
-    m = schema.model()
-    present = _existing_tables(gpkg_path)
     out = {}
     by_theme = {}
-    for lyr in m.layers.values():
+    for lyr in schema.model().layers.values():
         if lyr.name not in present:
             continue
         if lyr.geometry == "Geometry":
@@ -833,18 +848,17 @@ def add_project_layers(gpkg_path: str, project=None, lang: str = "zh") -> dict:
         else:
             variants = [(lyr.name, None)]
         for key, kind in variants:
-            layer = _open(gpkg_path, lyr.name, kind)
-            if not layer.isValid():
-                raise RuntimeError(f"{gpkg_path}: QGIS cannot open layer {lyr.name}")
+            layer = opener(lyr.name, kind)
             if kind is not None or not _load_stored_style(layer, lang):
                 build_layer_style(layer, lyr.name, lang)
             layer.setName(display_name(lyr, kind))
             layer.setCustomProperty(PROP_LAYER, lyr.name)
+            for prop, value in (properties or {}).items():
+                layer.setCustomProperty(prop, value)
             out[key] = layer
             by_theme.setdefault(lyr.theme, []).append(layer)
 
-    crs = _project_crs(gpkg_path)
-    if crs is not None and (not project.crs().isValid() or not project.mapLayers()):
+    if crs is not None and crs.isValid() and (not project.crs().isValid() or not project.mapLayers()):
         project.setCrs(crs)
 
     order = list(THEMES) + [t for t in by_theme if t not in THEMES]

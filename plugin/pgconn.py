@@ -284,57 +284,32 @@ def add_project_layers(name: str, schema: str, project: QgsProject = None, lang:
     (layers/styles.py). Returns {name: layer}; the conflict layer as
     'conflict:Point', 'conflict:LineString', 'conflict:Polygon'."""
     from ..layers import pg
-    from ..layers import schema as model_schema
     from ..layers import styles
 
     project = project if project is not None else QgsProject.instance()
     conn = connection_uri(name)
     pstring = project_string(name, schema, conn)
-    present = set(pg.list_layers(pstring))
     crs_text = pg.project_crs(pstring)
     srid = pg.parse_srid(crs_text) if crs_text else None
-    m = model_schema.model()
-    out = {}
-    by_theme = {}
-    for lyr in m.layers.values():
-        if lyr.name not in present:
-            continue
-        variants = [(f"{lyr.name}:{k}", k) for k in styles.GEOMETRY_LABELS] if lyr.geometry == "Geometry" \
-            else [(lyr.name, None)]
-        for key, kind in variants:
-            uri = layer_uri(conn, schema, lyr.name, lyr.geometry, kind, srid)
-            opts = QgsVectorLayer.LayerOptions(project.transformContext())
-            opts.loadDefaultStyle = False
-            layer = QgsVectorLayer(uri.uri(False), lyr.name, PROVIDER, opts)
-            if not layer.isValid():
-                raise ConnectionError_(f"QGIS cannot open layer {schema}.{lyr.name} of connection {name!r}")
-            if kind is not None or not styles._load_stored_style(layer, lang):
-                styles.build_layer_style(layer, lyr.name, lang)
-            layer.setName(styles.display_name(lyr, kind))
-            layer.setCustomProperty(styles.PROP_LAYER, lyr.name)
-            layer.setCustomProperty(PROP_PROJECT, pstring)
-            out[key] = layer
-            by_theme.setdefault(lyr.theme, []).append(layer)
 
-    crs = QgsCoordinateReferenceSystem(crs_text or "")
-    if crs.isValid() and (not project.crs().isValid() or not project.mapLayers()):
-        project.setCrs(crs)
-    order = list(styles.THEMES) + [t for t in by_theme if t not in styles.THEMES]
-    rank = {"Point": 0, "LineString": 1, "Polygon": 2, None: 3}
-    root = project.layerTreeRoot()
-    position = 0
-    for theme in order:
-        layers = by_theme.get(theme)
-        if not layers:
-            continue
-        zh, en = styles.THEMES.get(theme, (theme, theme))
-        group = root.insertGroup(position, f"{zh} {en}")
-        group.setCustomProperty(styles.PROP_THEME, theme)
-        position += 1
-        for layer in sorted(layers, key=lambda lay: rank[styles.geometry_kind(lay)]):
-            project.addMapLayer(layer, False)
-            group.addLayer(layer)
-    return out
+    def opener(table, kind):
+        uri = layer_uri(conn, schema, table, _geometry_of(table), kind, srid)
+        opts = QgsVectorLayer.LayerOptions(project.transformContext())
+        opts.loadDefaultStyle = False
+        layer = QgsVectorLayer(uri.uri(False), table, PROVIDER, opts)
+        if not layer.isValid():
+            raise ConnectionError_(f"QGIS cannot open layer {schema}.{table} of connection {name!r}")
+        return layer
+
+    return styles.add_styled_layers(set(pg.list_layers(pstring)), opener,
+                                    QgsCoordinateReferenceSystem(crs_text or ""), project, lang,
+                                    {PROP_PROJECT: pstring})
+
+
+def _geometry_of(table: str):
+    from ..layers import schema as model_schema
+
+    return model_schema.model().layer(table).geometry
 
 
 def project_layers(project_string_: str, table: str = None, qproject: QgsProject = None) -> list:
