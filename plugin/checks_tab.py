@@ -18,10 +18,10 @@ from qgis.gui import QgsFileWidget, QgsFilterLineEdit
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QGroupBox,
                                  QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
-                                 QListWidgetItem, QProgressBar, QPushButton, QSplitter, QTableView,
+                                 QListWidgetItem, QPushButton, QSplitter, QTableView,
                                  QVBoxLayout, QWidget)
 
-from . import deps
+from . import deps, tab_parts
 from .results_model import ResultsModel, geometry_of, read_findings
 from .review_panel import GroupedFilterProxy, ReviewPanel
 from .tasks import Canceled, FunctionTask
@@ -147,22 +147,10 @@ class ChecksTab(QWidget):
         fields.addRow(self.certain_only)
         form.addLayout(fields)
 
-        run_row = QHBoxLayout()
-        self.run_button = QPushButton(self.tr("Run checks"), options)
-        self.run_button.setObjectName("runChecksButton")
-        self.run_button.clicked.connect(self.run_check)
-        self.progress = QProgressBar(options)
-        self.progress.setObjectName("checkProgress")
-        self.progress.setRange(0, 100)
-        self.cancel_button = QPushButton(self.tr("Cancel"), options)
-        self.cancel_button.setObjectName("cancelCheckButton")
-        self.cancel_button.clicked.connect(self.cancel_check)
-        run_row.addWidget(self.run_button)
-        run_row.addWidget(self.progress, 1)
-        run_row.addWidget(self.cancel_button)
+        run_row, self.run_button, self.progress, self.cancel_button = tab_parts.run_row(
+            options, self.tr("Run checks"), "runChecksButton", self.run_check,
+            self.tr("Cancel"), "cancelCheckButton", self.cancel_check, "checkProgress")
         form.addLayout(run_row)
-        self.progress.hide()
-        self.cancel_button.hide()
         self.status_label = QLabel(options)
         self.status_label.setObjectName("checkStatusLabel")
         self.status_label.setWordWrap(True)
@@ -305,32 +293,7 @@ class ChecksTab(QWidget):
         self._update_enabled()
 
     def load_areas(self) -> None:
-        self.area_combo.blockSignals(True)
-        while self.area_combo.count() > 1:
-            self.area_combo.removeItem(1)
-        for uid, community in self._areas():
-            text = f"{community} ({uid})" if community else uid
-            self.area_combo.addItem(text, uid)
-        self.area_combo.blockSignals(False)
-
-    def _areas(self) -> list:
-        if not self.project_path:
-            return []
-        from ..layers.project import is_pg
-
-        if is_pg(self.project_path):
-            from .pgconn import project_areas
-
-            return project_areas(self.project_path)
-        try:
-            con = sqlite3.connect(f"file:{self.project_path}?mode=ro", uri=True)
-            try:
-                return con.execute("SELECT uid, community FROM renovation_area WHERE uid IS NOT NULL "
-                                   "ORDER BY community, uid").fetchall()
-            finally:
-                con.close()
-        except sqlite3.Error:
-            return []
+        tab_parts.fill_area_combo(self.area_combo, self.project_path)
 
     def project_crs(self) -> QgsCoordinateReferenceSystem:
         try:

@@ -24,16 +24,15 @@ cancelled report writes nothing (write_report's temporary file is removed).
 from __future__ import annotations
 
 import os
-import sqlite3
 import traceback
 
 from qgis.PyQt.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, Qt
 from qgis.PyQt.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QDialog, QDialogButtonBox,
                                  QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                                 QPlainTextEdit, QProgressBar, QProgressDialog, QPushButton, QSpinBox,
+                                 QPlainTextEdit, QProgressDialog, QPushButton, QSpinBox,
                                  QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
-from . import deps
+from . import deps, tab_parts
 from .tasks import Canceled, FunctionTask
 from .toolbelt import settings
 from .toolbelt.log import log
@@ -280,23 +279,11 @@ class QuantitiesTab(QWidget):
         self.area_combo.addItem(self.tr("Whole project"), None)
         fields.addRow(self.tr("Renovation area"), self.area_combo)
         form.addLayout(fields)
-        run_row = QHBoxLayout()
-        self.compute_button = QPushButton(self.tr("Compute"), box)
-        self.compute_button.setObjectName("computeQuantitiesButton")
+        run_row, self.compute_button, self.progress, self.cancel_button = tab_parts.run_row(
+            box, self.tr("Compute"), "computeQuantitiesButton", self.compute,
+            self.tr("Cancel"), "cancelQuantitiesButton", self.cancel, "quantitiesProgress")
         self.compute_button.setToolTip(self.tr("Measure the quantities per renovation area and community"))
-        self.compute_button.clicked.connect(self.compute)
-        self.progress = QProgressBar(box)
-        self.progress.setObjectName("quantitiesProgress")
-        self.progress.setRange(0, 100)
-        self.cancel_button = QPushButton(self.tr("Cancel"), box)
-        self.cancel_button.setObjectName("cancelQuantitiesButton")
-        self.cancel_button.clicked.connect(self.cancel)
-        run_row.addWidget(self.compute_button)
-        run_row.addWidget(self.progress, 1)
-        run_row.addWidget(self.cancel_button)
         form.addLayout(run_row)
-        self.progress.hide()
-        self.cancel_button.hide()
         self.summary_text = QPlainTextEdit(box)
         self.summary_text.setObjectName("quantitiesSummary")
         self.summary_text.setReadOnly(True)
@@ -414,29 +401,7 @@ class QuantitiesTab(QWidget):
         self._update_enabled()
 
     def load_areas(self) -> None:
-        while self.area_combo.count() > 1:
-            self.area_combo.removeItem(1)
-        for uid, community in self._areas():
-            self.area_combo.addItem(f"{community} ({uid})" if community else uid, uid)
-
-    def _areas(self) -> list:
-        if not self.project_path:
-            return []
-        from ..layers.project import is_pg
-
-        if is_pg(self.project_path):
-            from .pgconn import project_areas
-
-            return project_areas(self.project_path)
-        try:
-            con = sqlite3.connect(f"file:{self.project_path}?mode=ro", uri=True)
-            try:
-                return con.execute("SELECT uid, community FROM renovation_area WHERE uid IS NOT NULL "
-                                   "ORDER BY community, uid").fetchall()
-            finally:
-                con.close()
-        except sqlite3.Error:
-            return []
+        tab_parts.fill_area_combo(self.area_combo, self.project_path)
 
     def select_area(self, uid) -> None:
         i = self.area_combo.findData(uid)
