@@ -42,8 +42,11 @@ class ImportPlan:
         return [summary(p, m, written=not m["duplicate_of"]) for p, m in self.plans]
 
 
+STREAM_MIN_BYTES = 20 << 20   # files from this size are streamed (stream=None)
+
+
 def import_files(project, files, layer="auto", mapping=None, crs=None, encoding=None, batch=None,
-                 report=None, uploaded_by=None, progress=None, is_cancelled=None):
+                 report=None, uploaded_by=None, progress=None, is_cancelled=None, stream=None):
     """Import ``files`` into ``project``; returns one summary dict per file (batch).
 
     ``layer``: 'auto', 'pipe_point' or 'pipe_segment' (records for another
@@ -53,8 +56,18 @@ def import_files(project, files, layer="auto", mapping=None, crs=None, encoding=
     ``report``: a path (.html or .xlsx); both an HTML report and an XLSX of
     the rejects are written per batch.
 
+    ``stream``: True streams a single CSV point table (chunked, vectorised,
+    written as it goes inside one transaction; stream.py), None does so for
+    files of STREAM_MIN_BYTES and more, False never; files the streaming path
+    does not take are planned record by record.
+
     Same as ``commit_plan(plan_files(...))``.
     """
+    if stream is not False:
+        got = _import_streamed(project, files, layer, mapping, crs, encoding, batch, report, uploaded_by,
+                               progress, is_cancelled, force=bool(stream))
+        if got is not None:
+            return got
     n = len([files] if isinstance(files, (str, os.PathLike)) else files)
     scale = n / (n + 1) if n else 1.0
 
@@ -70,6 +83,58 @@ def import_files(project, files, layer="auto", mapping=None, crs=None, encoding=
                       uploaded_by=uploaded_by, progress=plan_progress, is_cancelled=is_cancelled)
     return commit_plan(plan, report=report, progress=commit_progress, is_cancelled=is_cancelled,
                        check_project=False)
+
+
+def _import_streamed(project, files, layer, mapping, crs, encoding, batch, report, uploaded_by, progress,
+                     is_cancelled, force):
+    """One file through stream.import_csv, or None (then the per-record path)."""
+    from ..project import require_project
+    from . import batch as batchmod
+    from . import coords, readers, stream
+    from . import mapping as mappingmod
+
+    files = [files] if isinstance(files, (str, os.PathLike)) else list(files)
+    if len(files) != 1 or layer not in (None, "auto"):
+        return None
+    path = os.fspath(files[0])
+    fmt = readers.FORMATS.get(os.path.splitext(path)[1].lower())
+    if not os.path.isfile(path) or not stream.eligible(path, fmt):
+        return None
+    if not force and os.path.getsize(path) < STREAM_MIN_BYTES:
+        return None
+    project = os.path.abspath(project)
+    info = require_project(project)
+    project_crs = info.get("crs") or "EPSG:4547"
+    user_map = mappingmod.load_mapping(mapping)
+    if crs:
+        coords.crs(crs)
+    enc = encoding or user_map.get("encoding")
+    if enc:
+        import codecs
+
+        try:
+            codecs.lookup(enc)
+        except LookupError:
+            raise InputError(f"unknown encoding {enc!r} (--encoding); e.g. utf-8, GBK, GB18030", file=path) \
+                from None
+    earlier = batchmod.existing_batches(project)
+    sha = batchmod.file_sha256(path)
+    meta = {"batch_id": _batch_id(batch, 0, 1, sha, set(earlier)), "file_name": os.path.basename(path),
+            "sha256": sha, "uploaded_by": uploaded_by or _user(), "started_at": _now()}
+    try:
+        plan = stream.import_csv(project, path, user_map, crs or user_map.get("crs"), project_crs, enc, meta,
+                                 earlier, progress=progress, is_cancelled=is_cancelled,
+                                 default_name=os.path.splitext(os.path.basename(path))[0])
+    except stream.Fallback:
+        return None
+    s = summary(plan, meta, written=not meta["duplicate_of"])
+    if report:
+        from . import report as reportmod
+
+        s["report"] = reportmod.write_report(report, plan, s)
+    if progress:
+        progress(1.0, "done")
+    return [s]
 
 
 def plan_files(project, files, layer="auto", mapping=None, crs=None, encoding=None, batch=None,
@@ -276,7 +341,8 @@ def summary(plan, meta, written=True) -> dict:
         "records_in": plan.records_in, "accepted": plan.accepted, "rejected": plan.rejected,
         "inserted": plan.count("insert"), "updated": plan.count("update"),
         "unchanged": plan.count("unchanged"), "merged": plan.count("merged"),
-        "by_layer": {lyr: {"accepted": sum(1 for r in plan.rows if r.layer == lyr),
+        "by_layer": {lyr: {"accepted": plan.accepted_in(lyr) if hasattr(plan, "accepted_in")
+                           else sum(1 for r in plan.rows if r.layer == lyr),
                            "rejected": sum(1 for r in plan.rejects if r["target_layer"] == lyr)}
                      for lyr in plan.target_layers},
         "rejects": plan.rejects, "findings": plan.findings, "notes": plan.notes,

@@ -1,0 +1,802 @@
+"""Streaming import of large survey point tables (CSV): chunked, vectorised, one transaction.
+
+Same result as the per-record path (validate.plan_source + batch.write_plans):
+the per-record converters are the oracle and are called here too, once per
+distinct value (memoised) for the columns where values repeat (codes, sizes,
+materials...), and replaced by vectorised equivalents only where they are
+provably the same (plain decimal numbers, plain ASCII text).
+
+Three passes over the file, each in chunks (memory flat in the file size
+except the point index below):
+  A. point numbers and coordinates -> the X/Y swap and zone-prefix decision
+     (coords.table_crs on all coordinates, as the per-record path);
+  B. every record converted and checked; points written (accepted) or
+     quarantined as they go;
+  C. the connections (连接方向): one segment record per connected point,
+     resolved against the point index; written / quarantined as they go.
+All writes happen inside ONE sqlite transaction on the project: the import
+finishes or changes nothing.
+
+Point index: per point row 8+8 bytes (east, north) + 4 (uid number) + 1 (ok),
+per distinct point number a dict entry (~100 bytes with the string) and per
+accepted point 8+8+8 (x, y, depth) + 2x8 (utility, subclass references) + 4.
+
+Not streamed (falls back to the per-record path, ``Fallback``): other formats
+(the shapefile is not streamed yet), line tables (起点/终点 columns), files
+whose CSV framing needs the Python csv module (ragged rows, skipinitialspace,
+BOMs, multi-line headers), several files in one call.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import re
+import sqlite3
+
+import numpy as np
+
+from .. import gpkgblob, schema
+from ..errors import InputError
+from . import coords, mapping, readers, validate
+from .validate import POINT, SEGMENT, Problem
+
+CHUNK = 100_000
+_MISSING = object()
+_PLAIN_NUM = r"^-?[0-9]+(\.[0-9]+)?$"
+_SIZE_KEYS = {"diameter_mm", "width_mm", "height_mm", "holes_total", "cable_count"}
+
+
+class Fallback(Exception):
+    """This file is not streamed: use the per-record path."""
+
+
+# ---------------------------------------------------------------- file framing
+
+def detect_encoding_stream(path) -> str:
+    """readers.detect_encoding on the whole file, decoded in blocks (no whole-file read)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    for enc in ("utf-8", "gb18030"):
+        dec = codecs.getincrementaldecoder(enc)()
+        try:
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 22), b""):
+                    dec.decode(block)
+            dec.decode(b"", final=True)
+            return "utf-8" if enc == "utf-8" else "GB18030"
+        except UnicodeDecodeError:
+            continue
+    return "latin-1"
+
+
+def _framing(path, enc):
+    """(dialect, header names, rows before the data) as readers.read_csv finds them."""
+    with open(path, "rb") as fh:
+        raw = fh.read(1 << 18)
+    text = codecs.getincrementaldecoder(enc)(errors="strict").decode(raw)
+    try:
+        dialect = csv.Sniffer().sniff(text[:20000], delimiters=",\t;|")
+    except csv.Error:
+        dialect = csv.excel
+    if getattr(dialect, "skipinitialspace", False) or getattr(dialect, "escapechar", None):
+        raise Fallback("csv dialect")
+    lines = re.split(r"\r\n|\n|\r", text)
+    if len(lines) < 3:
+        raise Fallback("short")
+    scan = lines[:-1][:mapping.check_value("header_scan_rows") + 2]
+    rows = []
+    for ln in scan:
+        got = list(csv.reader([ln], dialect))
+        if len(got) != 1:
+            raise Fallback("header framing")
+        rows.append(got[0])
+    hi, header, start = readers._find_header(rows)
+    if header is None:
+        return None
+    if any(not r for r in rows[:start]) or start >= len(rows) or len(header) != len(rows[hi]):
+        raise Fallback("header framing")
+    return dialect, header, start
+
+
+def _batches(path, enc, dialect, header, start):
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    ro = pacsv.ReadOptions(skip_rows=start, column_names=header, block_size=1 << 22,
+                           encoding="utf8" if enc.lower() in ("utf-8", "utf8") else enc)
+    po = pacsv.ParseOptions(delimiter=dialect.delimiter, quote_char=dialect.quotechar or False,
+                            double_quote=bool(dialect.doublequote), newlines_in_values=True)
+    co = pacsv.ConvertOptions(column_types={h: pa.string() for h in header}, strings_can_be_null=False,
+                              quoted_strings_can_be_null=False)
+    try:
+        reader = pacsv.open_csv(path, read_options=ro, parse_options=po, convert_options=co)
+        buf, n = [], 0
+        for b in reader:
+            buf.append(b)
+            n += b.num_rows
+            if n >= CHUNK:
+                yield pa.Table.from_batches(buf)
+                buf, n = [], 0
+        if buf:
+            yield pa.Table.from_batches(buf)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise Fallback(f"arrow csv: {exc}") from None
+
+
+def _chunks(path, enc, dialect, header, start):
+    """(record numbers, {column: numpy object array of str}) of non-blank rows, in chunks."""
+    import pyarrow.compute as pc
+
+    no = 0
+    for t in _batches(path, enc, dialect, header, start):
+        blank = None
+        for name in header:
+            b = pc.equal(pc.utf8_trim_whitespace(t.column(name)), "")
+            blank = b if blank is None else pc.and_(blank, b)
+        keep = np.asarray(pc.invert(blank))
+        cols = {name: t.column(name).to_numpy(zero_copy_only=False)[keep] for name in header}
+        n = int(keep.sum())
+        nos = np.arange(no + 1, no + n + 1)
+        no += n
+        if n:
+            yield nos, cols
+
+
+# ---------------------------------------------------------------- conversion (per column, memoised)
+
+def _footprint(target):
+    if target == "size":
+        return _SIZE_KEYS | {"size"}
+    if target == "cover":
+        return {"cover_size"}
+    return {target}
+
+
+def column_groups(colmap):
+    """Columns whose converted values touch the same fields are converted together."""
+    groups = []
+    for col, target in colmap.items():
+        fp = _footprint(target)
+        hit = [g for g in groups if g[1] & fp]
+        cols = [col]
+        for g in hit:
+            cols = g[0] + cols
+            fp = fp | g[1]
+            groups.remove(g)
+        order = list(colmap)
+        groups.append((sorted(cols, key=order.index), fp))
+    return [g[0] for g in groups]
+
+
+class Converter:
+    """validate._convert, column group by column group, memoised on the distinct values."""
+
+    def __init__(self, colmap, vmap):
+        m = schema.model()
+        self.pfields = {f.name: f for f in m.layer(POINT).fields}
+        self.sfields = {f.name: f for f in m.layer(SEGMENT).fields}
+        self.allf = {**self.sfields, **self.pfields}
+        self.colmap, self.vmap = colmap, vmap
+        self.groups = column_groups(colmap)
+        self.memo = [dict() for _ in self.groups]
+        self.colpos = {c: i for i, c in enumerate(colmap)}
+        self.nulls = list(mapping._null_set())
+
+    def _fast(self, col, arr):
+        """(mask of rows converted here, their values) for plain numbers and plain text."""
+        import pandas as pd
+
+        target = self.colmap[col]
+        f = self.allf.get(target)
+        s = pd.Series(arr, dtype=object)
+        if target in ("east", "north", "top_elev", "invert_elev") or (
+                f is not None and f.type == "real" and not f.domain and target not in ("source", "updated_at")):
+            ok = s.str.fullmatch(_PLAIN_NUM).fillna(False).to_numpy(bool).copy()
+            x = np.full(len(arr), np.nan)
+            if ok.any():
+                x[ok] = np.fromiter(map(float, arr[ok]), float, count=int(ok.sum()))
+            if f is not None and target not in ("east", "north", "top_elev", "invert_elev"):
+                lo, hi = f.min, f.max
+                with np.errstate(invalid="ignore"):
+                    bad = np.zeros(len(arr), bool)
+                    if lo is not None:
+                        bad |= x < lo
+                    if hi is not None:
+                        bad |= x > hi
+                    if f.name in set(mapping.check_value("positive_only")):
+                        bad |= x <= 0
+                ok &= ~bad
+            return ok, x
+        if target == "connect" or (f is not None and f.type == "text" and not f.domain
+                                   and target not in ("source", "updated_at")):
+            pat = r"^[!-~]+$" if target != "connect" else r"^[!-+\--:<-~]+$"  # no ',', ';' or space
+            ok = s.str.fullmatch(pat).fillna(False).to_numpy(bool) & ~s.isin(self.nulls).to_numpy(bool)
+            return ok, arr
+        return None, None
+
+    def convert(self, cols, n):
+        """{key: (values, present)} of vals, {key: values} of extra, problems per row (lists or None)."""
+        vals, extra = {}, {}
+        probs = np.empty(n, dtype=object)
+        for gi, group in enumerate(self.groups):
+            fast = None
+            if len(group) == 1:
+                fast, fx = self._fast(group[0], cols[group[0]])
+            todo = np.arange(n) if fast is None else np.flatnonzero(~fast)
+            if len(group) == 1:
+                keys = cols[group[0]][todo]
+            else:
+                keys = list(zip(*(cols[c][todo] for c in group)))
+            memo = self.memo[gi]
+            res = []
+            for k in keys:
+                r = memo.get(k)
+                if r is None:
+                    rec = readers.Record(0, dict(zip(group, k if len(group) > 1 else (k,))))
+                    r = validate._convert(rec, {c: self.colmap[c] for c in group}, self.pfields,
+                                          self.sfields, self.vmap)
+                    if len(memo) < 200_000:
+                        memo[k] = r
+                res.append(r)
+            if fast is not None:
+                col = group[0]
+                target = self.colmap[col]
+                okx = np.flatnonzero(fast)
+                if target in ("east", "north", "top_elev", "invert_elev"):
+                    out = extra.setdefault(target, np.full(n, np.nan))
+                    out[okx] = fx[okx]
+                elif target == "connect":
+                    out = extra.setdefault("connect", np.empty(n, dtype=object))
+                    out[okx] = [[t] for t in fx[okx]]
+                else:
+                    v, p = vals.setdefault(target, (np.empty(n, dtype=object), np.zeros(n, bool)))
+                    v[okx] = fx[okx]
+                    p[okx] = True
+            for i, (vv, ee, pp) in zip(todo, res):
+                for key, x in vv.items():
+                    if key not in vals:
+                        vals[key] = (np.empty(n, dtype=object), np.zeros(n, bool))
+                    v, p = vals[key]
+                    v[i] = x
+                    p[i] = True
+                for key, x in ee.items():
+                    if key in ("east", "north", "top_elev", "invert_elev"):
+                        if key not in extra:
+                            extra[key] = np.full(n, np.nan)
+                        extra[key][i] = np.nan if x is None else x
+                    elif key == "connect":
+                        if key not in extra:
+                            extra[key] = np.empty(n, dtype=object)
+                        extra[key][i] = x
+                if pp:
+                    probs[i] = (probs[i] or []) + list(pp)
+        for i in np.flatnonzero(probs != None):  # noqa: E711 - object array
+            probs[i].sort(key=lambda q: self.colpos.get(q.field, 0))
+        return vals, extra, probs
+
+
+# ---------------------------------------------------------------- the import
+
+def eligible(path, fmt):
+    return fmt == "csv"
+
+
+def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, earlier, progress=None,
+               is_cancelled=None, default_name=None):
+    """Plan and write one CSV point table in one transaction. Returns (plan-like, written)."""
+    import shapely
+
+    from . import batch as batchmod
+
+    enc = encoding or detect_encoding_stream(path)
+    if enc.lower() in ("utf-8-sig", "utf-16", "latin-1"):
+        raise Fallback(enc)
+    framing = _framing(path, enc)
+    if framing is None:
+        raise Fallback("no header")
+    dialect, header, start = framing
+    colmap = mapping.apply_mapping(header, user_map)
+    targets = set(colmap.values())
+    if not {"east", "north"} <= targets or {"start_uid", "end_uid"} & targets:
+        raise Fallback("not a point table")
+    crs_in = crs_opt or project_crs
+    plan = StreamPlan(path, "csv", crs_in, enc, {"columns": colmap,
+                                                 **{k: v for k, v in (user_map or {}).items() if k != "columns"}})
+    plan.notes.append(f"encoding {enc}" + (" (forced)" if encoding else " (detected)"))
+    if not crs_opt:
+        plan.notes.append(f"the file has no CRS: read in the project's CRS {project_crs}")
+    vmap = (user_map or {}).get("values") or {}
+    conv = Converter(colmap, vmap)
+    inv = {t: c for c, t in colmap.items()}
+
+    def step(frac, msg):
+        if is_cancelled and is_cancelled():
+            from . import Cancelled
+            raise Cancelled("import cancelled; nothing was written")
+        if progress:
+            progress(frac, msg)
+
+    # ---- pass A: point numbers and coordinates
+    uid_col, e_col, n_col = inv.get("uid"), inv["east"], inv["north"]
+    uid_index = {}
+    row_uid, east_all, north_all = [], [], []
+    for nos, cols in _chunks(path, enc, dialect, header, start):
+        n = len(nos)
+        sub = {c: cols[c] for c in (uid_col, e_col, n_col) if c}
+        sc = Converter({c: colmap[c] for c in sub}, vmap)
+        v, ex, _ = sc.convert(sub, n)
+        uids = v["uid"][0] if uid_col else np.full(n, None, dtype=object)
+        ids = np.fromiter((uid_index.setdefault(u, len(uid_index)) if u is not None else -1 for u in uids),
+                          dtype=np.int32, count=n)
+        row_uid.append(ids)
+        east_all.append(ex.get("east", np.full(n, np.nan)))
+        north_all.append(ex.get("north", np.full(n, np.nan)))
+        step(0.05, "reading")
+    if not row_uid:
+        raise InputError("holds no records", file=path)
+    row_uid = np.concatenate(row_uid)
+    east_all, north_all = np.concatenate(east_all), np.concatenate(north_all)
+    have = np.isfinite(east_all) & np.isfinite(north_all)
+    used_crs = crs_in
+    if have.any():
+        e2, n2, used_crs, notes = coords.table_crs(east_all[have], north_all[have], crs_in)
+        east_all[have], north_all[have] = e2, n2
+        plan.notes.extend(notes)
+        plan.crs_in = used_crs
+    inside_all = coords.inside_area(east_all, north_all, used_crs)
+    npts = len(uid_index)
+    # per distinct point number: the accepted point (row), its geometry and values
+    acc_row = np.full(npts, -1, np.int64)          # record_no of the accepted point
+    px_u, py_u = np.full(npts, np.nan), np.full(npts, np.nan)
+    depth_u = np.full(npts, np.nan)
+    util_u = np.empty(npts, dtype=object)
+    sub_u = np.empty(npts, dtype=object)
+    rejected_u = np.zeros(npts, bool)
+    row_ok = np.zeros(len(row_uid), bool)
+
+    con = batchmod._connect(project)
+    for layer in (POINT, SEGMENT):
+        if con.execute(f"SELECT EXISTS (SELECT 1 FROM {layer})").fetchone()[0]:
+            con.close()
+            raise Fallback("the project holds pipes: per-record path (updates by uid)")
+    srs = {POINT: batchmod._srs(con, POINT), SEGMENT: batchmod._srs(con, SEGMENT)}
+    model = schema.model()
+    defaults = {lyr: {f.name: f.default for f in model.layer(lyr).fields} for lyr in (POINT, SEGMENT)}
+    fieldnames = {lyr: [f.name for f in model.layer(lyr).fields if f.name not in ("source", "updated_at")]
+                  for lyr in (POINT, SEGMENT)}
+    now = batchmod.now_iso()
+    w = _Writer(con, srs, fieldnames, defaults, meta["batch_id"], now)
+    name_u = mapping.utility_from_name(default_name)
+    forced_u = mapping.utility_of(user_map.get("utility"), vmap) if user_map and user_map.get("utility") else None
+    user_sub = mapping.code_of("subclass", user_map["subclass"], vmap.get("subclass")) \
+        if user_map and user_map.get("subclass") else None
+    dfield = model.layer(POINT).field("depth")
+    tees_want = mapping.check_value("tee_pipes")
+    tee_list = []
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        w.begin()
+        # ---- pass B: points
+        off = 0
+        for nos, cols in _chunks(path, enc, dialect, header, start):
+            n = len(nos)
+            sl = slice(off, off + n)
+            off += n
+            vals, extra, probs = conv.convert(cols, n)
+            east, north = east_all[sl], north_all[sl]
+            hv = have[sl]
+            inside = inside_all[sl]
+            pxs, pys = coords.transform(np.where(inside, east, 0), np.where(inside, north, 0), used_crs,
+                                        project_crs)
+            in_project = coords.inside_area(pxs, pys, project_crs)
+            geom_ok = hv & inside & in_project
+            for i in np.flatnonzero(~geom_ok):
+                p = probs[i] or []
+                if not hv[i]:
+                    if p:
+                        continue
+                    missing = [k for k in ("north", "east") if np.isnan(extra.get(k, [np.nan] * n)[i])]
+                    p.append(Problem("missing_coordinates", ", ".join(inv[k] for k in missing)))
+                else:
+                    p.append(Problem("outside_crs_area", "X, Y", f"X {north[i]:.3f}, Y {east[i]:.3f}",
+                                     used_crs if not inside[i] else f"{project_crs} (project)"))
+                probs[i] = p
+            # utility: column, mapping, point number, file name
+            uv, up = vals.setdefault("utility", (np.empty(n, dtype=object), np.zeros(n, bool)))
+            sv, sp = vals.setdefault("subclass", (np.empty(n, dtype=object), np.zeros(n, bool)))
+            uids = vals["uid"][0] if "uid" in vals else np.full(n, None, dtype=object)
+            for i in np.flatnonzero(~(uv.astype(bool))):
+                for cand in (forced_u, mapping.utility_from_name(uids[i]), name_u):
+                    if cand and cand[0]:
+                        uv[i], up[i] = cand[0], True
+                        if cand[1] and not sv[i]:
+                            sv[i], sp[i] = cand[1], True
+                        break
+            if user_sub:
+                for i in np.flatnonzero(~sv.astype(bool)):
+                    sv[i], sp[i] = user_sub, True
+            for i in np.flatnonzero(np.array([isinstance(u, tuple) for u in uv], bool)):
+                u = uv[i]
+                uv[i] = u[0]
+                if not sv[i]:
+                    sv[i], sp[i] = u[1], True
+            for i in np.flatnonzero(~uv.astype(bool)):
+                p = probs[i] or []
+                if not any(q.field and q.code == "unknown_code" for q in p):
+                    p.append(Problem("missing_value", "utility"))
+                probs[i] = p
+            # depth from elevations
+            dv, dp, _, done = _derive_depth(vals, extra, n)
+            for i in done:
+                try:
+                    validate._check_range(dfield, dv[i], "depth")
+                except Problem as q:
+                    probs[i] = (probs[i] or []) + [q]
+            if dp.any():
+                vals["depth"] = (dv, dp)
+            for i in np.flatnonzero(uids == None):  # noqa: E711
+                if not probs[i]:
+                    probs[i] = [Problem("missing_value", "uid")]
+            # duplicates: the first problem-free record of a point number is the point
+            ids = row_uid[sl]
+            clean = np.array([not p for p in probs], bool)
+            for i in np.flatnonzero(clean):
+                k = ids[i]
+                if acc_row[k] >= 0:
+                    probs[i] = [Problem("duplicate_uid", "uid", uids[i], int(acc_row[k]))]
+                    clean[i] = False
+                else:
+                    acc_row[k] = nos[i]
+            row_ok[sl] = clean
+            rejected_u[ids[~clean & (ids >= 0)]] = True
+            acc = np.flatnonzero(clean)
+            k = ids[acc]
+            px_u[k], py_u[k] = pxs[acc], pys[acc]
+            dd = vals.get("depth", (np.empty(n, dtype=object), None))[0][acc]
+            depth_u[k] = np.array([np.nan if d is None else d for d in dd], float)
+            util_u[k] = uv[acc]
+            sub_u[k] = sv[acc]
+            if "feature" in vals:
+                fv = vals["feature"][0]
+                for i in acc:
+                    if fv[i] in tees_want:
+                        tee_list.append((int(nos[i]), uids[i], fv[i]))
+            # quarantine and write
+            for i in np.flatnonzero(~clean):
+                plan.reject(nos[i], POINT, probs[i], {h: cols[h][i] for h in header})
+            pvals = {k2: v for k2, v in vals.items() if k2 in conv.pfields and k2 not in validate._SEGMENT_ONLY}
+            geoms = shapely.points(pxs[acc], pys[acc])
+            w.rows(POINT, pvals, acc, geoms, plan)
+            step(0.1 + 0.45 * off / len(row_uid), "points")
+        # ---- pass C: connections
+        seen = set()
+        ends = np.zeros(npts, np.int64)
+        seg_cols = {k for k in conv.sfields if k not in validate._POINT_ONLY
+                    and k not in ("uid", "status", "note", "acc_h", "acc_v", "survey_date")}
+        deftab = mapping.config()["depth_ref_by_utility"]
+        off = 0
+        if "connect" in targets:
+            for nos, cols in _chunks(path, enc, dialect, header, start):
+                n = len(nos)
+                sl = slice(off, off + n)
+                off += n
+                vals, extra, probs = conv.convert(cols, n)
+                conn = extra.get("connect")
+                if conn is None:
+                    continue
+                ok = row_ok[sl]
+                ids = row_uid[sl]
+                srow, other = [], []
+                for i in range(n):
+                    c = conn[i]
+                    if c:
+                        srow.extend([i] * len(c))
+                        other.extend(c)
+                if not srow:
+                    continue
+                srow = np.array(srow)
+                oid = np.fromiter((uid_index.get(o, -1) for o in other), np.int64, count=len(other))
+                sid = ids[srow]
+                start_ok = ok[srow]
+                end_acc = np.where(oid >= 0, acc_row[np.maximum(oid, 0)] >= 0, False)
+                prob_rows = {}
+                for j in np.flatnonzero(~start_ok | ~end_acc):
+                    i = srow[j]
+                    if not start_ok[j]:
+                        uidv = None if sid[j] < 0 else _uid_of(uid_index, vals, i)
+                        p = [Problem("unknown_point", "start_uid", uidv,
+                                     "（该点记录已被拒收 / its point record was rejected）")]
+                        u = util_of_row(vals, i)
+                        if not u:
+                            p.append(Problem("missing_value", "utility"))
+                    else:
+                        why = "（该点记录已被拒收 / its point record was rejected）" \
+                            if oid[j] >= 0 and rejected_u[oid[j]] else ""
+                        p = [Problem("unknown_point", "end_uid", other[j], why)]
+                    prob_rows[j] = p
+                good = np.flatnonzero(start_ok & end_acc)
+                a, b = sid[good], oid[good]
+                lens = np.hypot(px_u[a] - px_u[b], py_u[a] - py_u[b])
+                for j in good[lens <= 0]:
+                    prob_rows[j] = [Problem("invalid_geometry", "geometry", None,
+                                            "起点与终点重合 / start and end coincide")]
+                # merged duplicates (A-B again, or B-A)
+                keep, merged = [], 0
+                for j in good[lens > 0]:
+                    s_uid, e_uid = _uid_of(uid_index, vals, srow[j]), other[j]
+                    key = f"{s_uid}-{e_uid}"
+                    if key in seen or f"{e_uid}-{s_uid}" in seen:
+                        merged += 1
+                        continue
+                    seen.add(key)
+                    keep.append(j)
+                plan.counts["merged"] += merged
+                plan.by_layer[SEGMENT] += merged
+                for j in sorted(prob_rows):
+                    i = srow[j]
+                    raw = {h: cols[h][i] for h in header}
+                    raw["_connect"] = other[j]
+                    plan.reject(nos[i], SEGMENT, prob_rows[j], raw)
+                keep = np.array(keep, dtype=np.int64)
+                if not len(keep):
+                    continue
+                ks, ke = sid[keep], oid[keep]
+                np.add.at(ends, ks, 1)
+                np.add.at(ends, ke, 1)
+                ri = srow[keep]
+                svals = {}
+                for k2, (v, p) in vals.items():
+                    if k2 in seg_cols:
+                        svals[k2] = (v[ri], p[ri])
+                m = len(keep)
+                for k2 in ("status", "note", "survey_date"):
+                    if k2 in vals:
+                        v, p = vals[k2]
+                        pres = p[ri] & (v[ri] != None)  # noqa: E711
+                        svals[k2] = (v[ri], pres)
+                util = util_u[ks]
+                svals["utility"] = (util, np.ones(m, bool))
+                svals["subclass"] = (sub_u[ks], np.ones(m, bool))
+                s_uids = np.array([_uid_of(uid_index, vals, i) for i in ri], dtype=object)
+                e_uids = np.array([other[j] for j in keep], dtype=object)
+                svals["start_uid"] = (s_uids, np.ones(m, bool))
+                svals["end_uid"] = (e_uids, np.ones(m, bool))
+                ds = np.array([None if np.isnan(x) else float(x) for x in depth_u[ks]], dtype=object)
+                de = np.array([None if np.isnan(x) else float(x) for x in depth_u[ke]], dtype=object)
+                svals["depth_start"] = (ds, np.ones(m, bool))
+                svals["depth_end"] = (de, np.ones(m, bool))
+                dr_v, dr_p = svals.get("depth_ref", (np.empty(m, dtype=object), np.zeros(m, bool)))
+                dr_v, dr_p = dr_v.copy(), dr_p.copy()
+                need = (dr_v == None) & ((ds != None) | (de != None))  # noqa: E711
+                # depth_ref of the start point's row (elevation-derived depth), else mapping, else class
+                row_ref = _derive_depth(vals, extra, n)[2][ri]
+                for j in np.flatnonzero(need):
+                    ref = row_ref[j] or plan.mapping.get("depth_ref")
+                    dr_v[j], dr_p[j] = ref or deftab.get(util[j], deftab["default"]), True
+                svals["depth_ref"] = (dr_v, dr_p)
+                svals["uid"] = (np.array([f"{a}-{b}" for a, b in zip(s_uids, e_uids)], dtype=object),
+                                np.ones(m, bool))
+                geoms = shapely.linestrings(np.stack([np.column_stack([px_u[ks], py_u[ks]]),
+                                                      np.column_stack([px_u[ke], py_u[ke]])], axis=1))
+                w.rows(SEGMENT, svals, np.arange(m), geoms, plan)
+                step(0.55 + 0.4 * off / len(row_uid), "connections")
+        # ---- findings: tees with the wrong number of pipes
+        dom = model.domain("point_feature")
+        tmpl = mapping.config()["findings"]["tee_pipes"]
+        for rec_no, uid, feat in tee_list:
+            found = int(ends[uid_index[uid]])
+            if found != tees_want[feat]:
+                args = {"uid": uid, "feature_zh": dom.label(feat, "zh"), "feature_en": dom.label(feat, "en"),
+                        "expected": tees_want[feat], "found": found}
+                plan.findings.append({"finding": "tee_pipes", "record_no": rec_no, "uid": uid, "feature": feat,
+                                      "expected": tees_want[feat], "found": found,
+                                      "message_zh": tmpl[0].format(**args), "message_en": tmpl[1].format(**args)})
+        plan.records_in = plan.accepted + plan.rejected
+        plan.target_layers = sorted({lyr for lyr, c in plan.by_layer.items() if c} | plan.reject_layers)
+        mjson = batchmod.mapping_json(plan)
+        meta["mapping_json"] = mjson
+        same = [b for b, e in earlier.items() if e["sha256"] == meta["sha256"] and e["mapping"] == mjson]
+        changes = plan.count("insert") + plan.count("update")
+        meta["duplicate_of"] = same[0] if same and changes == 0 else None
+        if meta["duplicate_of"]:
+            con.execute("ROLLBACK")
+            return plan
+        w.finish(plan, meta)
+        con.execute("COMMIT")
+        return plan
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+
+
+def _uid_of(index, vals, i):
+    return vals["uid"][0][i]
+
+
+def util_of_row(vals, i):
+    u = vals.get("utility", (None, None))[0]
+    return None if u is None else u[i]
+
+
+def _derive_depth(vals, extra, n):
+    """Depths from ground - top / invert elevation where the table gives none (as _plan_points):
+    (depth values, present, depth_ref per row, rows derived)."""
+    dv, dp = vals.get("depth", (np.empty(n, dtype=object), np.zeros(n, bool)))
+    dv, dp = dv.copy(), dp.copy()
+    ref = np.empty(n, dtype=object)
+    gv = vals.get("ground_elev", (np.empty(n, dtype=object), None))[0]
+    top, inv_e = extra.get("top_elev"), extra.get("invert_elev")
+    done = []
+    for i in np.flatnonzero((dv == None) & (gv != None)):  # noqa: E711
+        if top is not None and not np.isnan(top[i]):
+            dv[i], dp[i], ref[i] = round(gv[i] - top[i], 4), True, "top"
+        elif inv_e is not None and not np.isnan(inv_e[i]):
+            dv[i], dp[i], ref[i] = round(gv[i] - inv_e[i], 4), True, "invert"
+        else:
+            continue
+        done.append(i)
+    return dv, dp, ref, done
+
+
+class StreamPlan:
+    """What the summary and the report need of a plan, without holding the rows."""
+
+    def __init__(self, file, fmt, crs_in, encoding, mapping_):
+        self.file, self.fmt, self.crs_in, self.encoding, self.mapping = file, fmt, crs_in, encoding, mapping_
+        self.records_in = 0
+        self.rejects, self.findings, self.notes, self.target_layers = [], [], [], []
+        self.counts = {"insert": 0, "update": 0, "unchanged": 0, "merged": 0}
+        self.by_layer = {POINT: 0, SEGMENT: 0}
+        self.reject_layers = set()
+        self.rows = ()
+
+    def reject(self, record_no, layer, problems, raw):
+        p = problems[0]
+        zh, en = validate.reason_texts(p.code, p.field, p.value, p.detail)
+        if len(problems) > 1:
+            more = [validate.reason_texts(q.code, q.field, q.value, q.detail) for q in problems[1:]]
+            zh += "；" + "；".join(m[0] for m in more)
+            en += "; " + "; ".join(m[1] for m in more)
+        self.reject_layers.add(layer)
+        self.rejects.append({"record_no": int(record_no), "target_layer": layer, "field": p.field,
+                             "value": None if p.value is None else str(p.value), "reason_code": p.code,
+                             "reason_zh": zh, "reason_en": en, "raw": validate.raw_json(raw)})
+
+    @property
+    def accepted(self):
+        return sum(self.by_layer.values())
+
+    @property
+    def rejected(self):
+        return len(self.rejects)
+
+    def count(self, action):
+        return self.counts.get(action, 0)
+
+    def accepted_in(self, layer):
+        return self.by_layer.get(layer, 0)
+
+
+class _Writer:
+    """Rows into the project inside the caller's transaction; R-tree filled in bulk."""
+
+    def __init__(self, con, srs, fieldnames, defaults, batch_id, now):
+        self.con, self.srs, self.fieldnames, self.defaults = con, srs, fieldnames, defaults
+        self.batch_id, self.now = batch_id, now
+        self.saved = {}
+        self.inserted = {POINT: 0, SEGMENT: 0}
+        self._ends = None
+
+    def begin(self):
+        for layer in (POINT, SEGMENT):
+            trig = [f"rtree_{layer}_geom_insert", f"trigger_insert_feature_count_{layer}"]
+            for name in trig:
+                row = self.con.execute("SELECT sql FROM sqlite_master WHERE type='trigger' AND name=?",
+                                       (name,)).fetchone()
+                if row:
+                    self.saved[name] = row[0]
+                    self.con.execute(f'DROP TRIGGER "{name}"')
+        self.has_rows = {layer: self.con.execute(f"SELECT EXISTS (SELECT 1 FROM {layer})").fetchone()[0]
+                         for layer in (POINT, SEGMENT)}
+
+    def existing(self, layer, uids):
+        """{uid: (fid, values, geometry)} of the project's rows with these uids."""
+        if not self.has_rows[layer]:
+            return {}
+        import json
+
+        cols = self.fieldnames[layer]
+        out = {}
+        for r in self.con.execute(f"SELECT fid, geom, {', '.join(cols)} FROM {layer} WHERE uid IN "
+                                  "(SELECT value FROM json_each(?))", (json.dumps(list(uids), default=str),)):
+            v = dict(zip(cols, r[2:]))
+            out[v["uid"]] = (r[0], v, gpkgblob.from_blob(r[1]))
+        return out
+
+    def existing_ends(self, uid):
+        if not self.has_rows[SEGMENT]:
+            return 0
+        raise Fallback("project segments")
+
+    def rows(self, layer, vals, idx, geoms, plan):
+        """Insert / update / unchanged decisions and writes for rows ``idx`` of ``vals``."""
+        if not len(idx):
+            return
+        names = self.fieldnames[layer]
+        uids = vals["uid"][0][idx]
+        old = self.existing(layer, uids)
+        if old:
+            raise Fallback("update of existing rows")
+        cols, data = [], []
+        for name in names:
+            if name in vals:
+                v, p = vals[name]
+                v, p = v[idx], p[idx]
+                d = self.defaults[layer].get(name)
+                if d is not None and not p.all():
+                    v = v.copy()
+                    v[~p] = d
+                cols.append(name)
+                data.append([batchmodpy(x) for x in v])
+            elif self.defaults[layer].get(name) is not None:
+                cols.append(name)
+                data.append([self.defaults[layer][name]] * len(idx))
+        blobs = gpkgblob.to_blobs(geoms, self.srs[layer])
+        start = self.con.execute("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name=?), 0)",
+                                 (layer,)).fetchone()[0]
+        start = max(start, self.con.execute(f"SELECT COALESCE(MAX(fid), 0) FROM {layer}").fetchone()[0])
+        fids = range(start + 1, start + 1 + len(idx))
+        allc = ["fid"] + cols + ["source", "updated_at", "geom"]
+        n = len(idx)
+        rows = zip(fids, *data, [self.batch_id] * n, [self.now] * n, blobs)
+        self.con.executemany(f"INSERT INTO {layer} ({', '.join(allc)}) VALUES ({', '.join('?' * len(allc))})",
+                             rows)
+        import shapely
+
+        b = shapely.bounds(geoms)
+        self.con.executemany(f'INSERT INTO "rtree_{layer}_geom" VALUES (?,?,?,?,?)',
+                             zip(fids, b[:, 0].tolist(), b[:, 2].tolist(), b[:, 1].tolist(), b[:, 3].tolist()))
+        self.inserted[layer] += n
+        plan.counts["insert"] += n
+        plan.by_layer[layer] += n
+
+    def finish(self, plan, meta):
+        from . import batch as batchmod
+
+        con = self.con
+        for name, sql in self.saved.items():
+            con.execute(sql)
+        for layer in (POINT, SEGMENT):
+            if self.inserted[layer]:
+                con.execute("UPDATE gpkg_ogr_contents SET feature_count = feature_count + ? "
+                            "WHERE lower(table_name) = lower(?)", (self.inserted[layer], layer))
+                con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (self.now, layer))
+        con.execute(f"INSERT INTO {batchmod.BATCH} (batch_id, file_name, sha256, uploaded_by, started_at, "
+                    "finished_at, target_layer, crs_in, encoding, records_in, accepted, rejected, "
+                    "updated, unchanged, mapping) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (meta["batch_id"], meta["file_name"], meta["sha256"], meta["uploaded_by"],
+                     meta["started_at"], self.now, ",".join(plan.target_layers), plan.crs_in,
+                     plan.encoding, plan.records_in, plan.accepted, plan.rejected,
+                     plan.count("update"), plan.count("unchanged"), meta["mapping_json"]))
+        if plan.rejects:
+            con.executemany(f"INSERT INTO {batchmod.REJECT} (batch_id, record_no, target_layer, field, value, "
+                            "reason_code, reason_zh, reason_en, raw) VALUES (?,?,?,?,?,?,?,?,?)",
+                            [(meta["batch_id"], r["record_no"], r["target_layer"], r["field"], r["value"],
+                              r["reason_code"], r["reason_zh"], r["reason_en"], r["raw"]) for r in plan.rejects])
+        for t in (batchmod.BATCH, batchmod.REJECT):
+            con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (self.now, t))
+
+
+def batchmodpy(v):
+    from .batch import _py
+
+    return _py(v)
