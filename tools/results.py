@@ -139,7 +139,8 @@ def _merge_run_pg(project, run, area_geometry, now):
 
     f = run.findings
     existing = {cid: (fid, review, prev, geom, rule)
-                for cid, fid, review, prev, geom, rule in pg.read_conflict_state(project)}
+                for cid, fid, review, prev, geom, rule in pg.read_conflict_state(
+                    project, ids=f["conflict_id"].tolist() if len(f) else [], area=area_geometry)}
     wkb = list(shapely.to_wkb(f.geometry.to_numpy())) if len(f) else []
     updates, inserts, stale, reviews, counts = _plan_merge(
         existing, f, run.rule_ids, area_geometry, lambda g: g, wkb, _pg_time(now))
