@@ -86,6 +86,10 @@ def main(argv=None) -> int:
                     help="cores for the engine (default: RENEWAL_PLANNER_WORKERS or min(2, cpus))")
     ap.add_argument("--compare-serial", action="store_true",
                     help="also run the engine on one core (workers=1) and report both")
+    ap.add_argument("--alone", action=argparse.BooleanOptionalAction, default=True,
+                    help="also time each rule shared with the SQL peers alone, with every core available to it "
+                         "(one process: layers read and pipe model prepared once, then each rule 3 times; the "
+                         "like-for-like figure for the peers' query seconds)")
     ap.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                     help="then the report benchmark (bench/report_bench.py: 10,000 findings to PDF, HTML, XLSX)")
     a = ap.parse_args(argv)
@@ -122,6 +126,14 @@ def main(argv=None) -> int:
             log(f"engine, {rid} alone ...")
             per_rule[rid] = run_job({"job": "engine", "gpkg": path, "rules": [rid], "workers": 1},
                                     f"engine-{rid}-{n}", outdir)
+    eng_alone = None
+    if a.alone:
+        shared_ids = [r for r in RULES if r in SQL_RULES
+                      and not eng_all.get("status", {}).get(r, "").startswith("not built")]
+        if shared_ids:
+            log(f"engine, each shared rule alone on all cores, {n:,} segments ...")
+            eng_alone = run_job({"job": "engine_alone", "gpkg": path, "rules": shared_ids,
+                                 "threads": a.workers, "reps": 3}, f"engine-alone-{n}", outdir)
     peers = {}
     if use_duck:
         log("DuckDB spatial ...")
@@ -144,13 +156,16 @@ def main(argv=None) -> int:
             r["alone_peak_mb"] = pr.get("peak_rss_mb")
             r["alone_cores"] = (pr.get("cpu_s") / pr["wall_s"]) if pr.get("wall_s") else None
         r["findings"] = eng_all.get("findings_rows", {}).get(rid)
+        al = (eng_alone or {}).get("alone", {}).get(rid)
+        if al:
+            r["solo_s"], r["solo_cpu_s"], r["solo_first_s"] = al["wall_s"], al["cpu_s"], al["first_s"]
         for name, res in peers.items():
             q = res.get("queries", {}).get(rid)
             if q is None:
                 continue
             r[f"{name}_s"] = q["seconds"]
-            if r["engine_s"]:
-                r[f"{name}_ratio"] = q["seconds"] / r["engine_s"]
+            if r.get("solo_s"):  # like with like: the rule alone vs the query alone
+                r[f"{name}_ratio"] = q["seconds"] / r["solo_s"]
             if ef is not None and r["engine_s"] is not None and res.get("_findings") is not None:
                 pf = res["_findings"]
                 r[f"{name}_cmp"] = compare(ef[ef["rule_id"] == rid], pf[pf["rule_id"] == rid])
@@ -167,6 +182,8 @@ def main(argv=None) -> int:
         report["engine_serial"]["total_s"] = engine_total(eng_serial)
     report["engine_base"] = {k: v for k, v in eng_base.items() if not k.startswith("_")}
     report["engine_base"]["total_s"] = engine_total(eng_base)
+    if eng_alone is not None:
+        report["engine_alone"] = {k: v for k, v in eng_alone.items() if not k.startswith("_")}
     report["per_rule_jobs"] = {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")}
                                for k, v in per_rule.items()}
     report["peers"] = {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in peers.items()}
@@ -205,18 +222,41 @@ def run_report_bench() -> str:
     return text
 
 
+def fastest_verdict(r) -> str:
+    """'yes' when the engine alone beats every peer that ran the rule, with the
+    same findings; else what fails."""
+    peers = [nm for nm in ("duckdb", "postgis") if r.get(f"{nm}_s") is not None]
+    if not peers:
+        return "—"
+    if r.get("solo_s") is None:
+        return "not measured"
+    slower = [nm for nm in peers if r[f"{nm}_s"] <= r["solo_s"]]
+    differ = [nm for nm in peers if r.get(f"{nm}_cmp") and not r[f"{nm}_cmp"]["same"]]
+    if not slower and not differ:
+        return "yes"
+    out = []
+    if slower:
+        out.append("no, slower than " + ", ".join(slower))
+    if differ:
+        out.append("findings differ from " + ", ".join(differ))
+    return "; ".join(out)
+
+
 def render(rep, peers) -> str:
     n = rep["segments"]
     L = [f"# Renewal Planner benchmark: {n:,} pipe segments (seed {rep['seed']})", "",
          "counts: " + ", ".join(f"{k} {v:,}" for k, v in rep["counts"].items()), "",
-         "Engine seconds: the rule and its ids and messages inside one `run_checks` of all rules (layers read"
-         " once; rules spread over the workers, so the seconds of rules running side by side overlap);"
-         " 'alone' = the same rule in its own process (read+prepare seconds, peak MB,"
-         " cores used = CPU / wall of that process). Peer seconds: the join+measure query only "
-         "(CREATE TABLE AS), loading separate. Ratio = peer / engine (> 1: the engine is faster).", "",
-         "| rule | engine s | DuckDB s | PostGIS s | DuckDB/engine | PostGIS/engine | same findings? | findings |"
-         " alone s (read+prep s, peak MB, cores) | status |",
-         "|---|---|---|---|---|---|---|---|---|---|"]
+         "Columns. **engine alone s**: the rule alone with every core available to it (threads), layers already "
+         "read and the pipe model prepared (as the peers' tables are loaded), its findings with ids, messages and "
+         "geometry included; median of 3 runs (first run in brackets: includes loading compiled kernels). "
+         "**DuckDB s** / **PostGIS s**: the peer's join+measure query alone (CREATE TABLE AS; DuckDB on "
+         "2 threads), loading separate. **ratio** = peer s / engine alone s (> 1: the engine is faster). "
+         "**in all-rules run s**: the same rule inside one `run_checks` of all rules, rules side by side on the "
+         "cores (one core each), so not comparable with the peers. **per-rule process**: the rule in its own "
+         "`run_checks` process (rule s, read+prepare s, peak MB, cores used).", "",
+         "| rule | engine alone s (CPU s) | DuckDB s | PostGIS s | DuckDB / engine | PostGIS / engine | engine fastest? |"
+         " in all-rules run s | same findings? | findings | per-rule process | status |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rep["rules"]:
         same = []
         for name in ("duckdb", "postgis"):
@@ -229,10 +269,20 @@ def render(rep, peers) -> str:
         if r.get("alone_s") is not None:
             alone = (f"{r['alone_s']:.2f} ({r['alone_read_s']:.1f}, {r['alone_peak_mb']:.0f}, "
                      f"{r['alone_cores']:.2f})")
+        solo = "—"
+        if r.get("solo_s") is not None:
+            solo = f"**{r['solo_s']:.2f}** ({r['solo_cpu_s']:.2f}) [{r['solo_first_s']:.2f}]"
+        fastest = fastest_verdict(r)
         st = r["engine_status"] if r["engine_status"] == "ok" else r["engine_detail"][:120]
-        L.append(f"| {r['rule']} | {fmt(r.get('engine_s'))} | {fmt(r.get('duckdb_s'))} | {fmt(r.get('postgis_s'))} | "
-                 f"{fmt(r.get('duckdb_ratio'), 1)} | {fmt(r.get('postgis_ratio'), 1)} | {'; '.join(same) or '—'} | "
+        L.append(f"| {r['rule']} | {solo} | {fmt(r.get('duckdb_s'))} | {fmt(r.get('postgis_s'))} | "
+                 f"{fmt(r.get('duckdb_ratio'), 1)} | {fmt(r.get('postgis_ratio'), 1)} | {fastest} | "
+                 f"{fmt(r.get('engine_s'))} | {'; '.join(same) or '—'} | "
                  f"{fmt(r.get('findings'))} | {alone} | {st} |")
+    verdict = [(r["rule"], fastest_verdict(r)) for r in rep["rules"]
+               if r.get("duckdb_s") is not None or r.get("postgis_s") is not None]
+    if verdict:
+        L += ["", "Verdict (engine alone vs each peer's query, same findings required): " + "; ".join(
+            f"{rid}: {v}" for rid, v in verdict)]
     ea = rep["engine_all"]
     L += ["", "## Totals", ""]
 
@@ -268,8 +318,8 @@ def render(rep, peers) -> str:
                  f"queries {fmt(q)} s; python-side peak {fmt(res.get('peak_rss_mb'), 0)} MB"
                  + (f"; {res.get('server')}, PostGIS {res.get('postgis')}" if "server" in res else ""))
     if shared:
-        es = sum(r["engine_s"] or 0 for r in shared if r.get("engine_s") is not None)
-        L.append(f"- shared rules: engine {fmt(es)} s" + "".join(
+        es = sum(r.get("solo_s") or 0 for r in shared)
+        L.append(f"- shared rules: engine alone {fmt(es)} s" + "".join(
             f", {nm} {fmt(sum(r.get(nm + '_s') or 0 for r in shared))} s" for nm in rep["peers"]))
     sc = rep["scaling"]
     L.append(f"- scaling: {sc['base_segments']:,} -> {sc['segments']:,} segments: engine total "

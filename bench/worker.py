@@ -2,8 +2,9 @@
 
     python -m renewal_planner.bench.worker '<json>'
 
-json: {"job": "engine" | "duckdb" | "postgis", "gpkg": path, "out": prefix, "rules": [ids] (engine:
-which rules; null = every rule of the registry), "workers": n (engine; null = the default)}. Writes <out>.json (timings, memory, status)
+json: {"job": "engine" | "engine_alone" | "duckdb" | "postgis", "gpkg": path, "out": prefix, "rules": [ids] (engine:
+which rules; null = every rule of the registry), "workers": n (engine; null = the default),
+"threads": n, "reps": n (engine_alone: each rule alone on n threads, reps runs)}. Writes <out>.json (timings, memory, status)
 and <out>.pkl (findings: rule_id, layer_a, uid_a, uid_b, measured, certainty).
 """
 from __future__ import annotations
@@ -82,6 +83,59 @@ def engine_job(args, res):
                          "certainty": f["certainty"].astype(object)})
 
 
+def engine_alone_job(args, res):
+    """Each rule of ``rules`` alone, with every core of the machine available to
+    it (``threads``), after the layers are read and the pipe model is prepared
+    once (the same split as the peers' load vs query seconds). Per rule:
+    ``reps`` runs of the rule + its ids and messages; what a run builds lazily
+    on the pipe model is dropped before the next, so every run starts from the
+    prepared model. Wall and CPU (all threads) seconds of each run."""
+    import statistics
+
+    from ..tools import engine
+    from ..tools.engine import registry
+    from ..tools.engine.context import CheckContext
+    from ..tools.ruleset import load_rules
+
+    ids = [r for r in args["rules"] if r in registry.RULES]
+    threads = int(args.get("threads") or engine.worker_count(None))
+    reps = int(args.get("reps") or 3)
+    rules = load_rules()
+    ctx = CheckContext(args["gpkg"], rules, columns=registry.layer_columns(ids))
+    t = time.perf_counter()
+    ctx.preload(registry.rule_layers(ids), workers=threads)
+    res["read_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    if any("pipe_segment" in registry.RULES[r][2] for r in ids) and "pipe_segment" in ctx._cache:
+        engine.prepare_shared(ctx, ids)
+    res["prepare_s"] = time.perf_counter() - t
+    ctx.threads = threads
+    res["threads"] = threads
+    pm = ctx._pipes
+    base = set(vars(pm)) if pm is not None else set()
+    out = {}
+    for rid in ids:
+        walls, cpus, rows = [], [], None
+        for _ in range(reps):
+            if pm is not None:
+                for a in set(vars(pm)) - base:
+                    delattr(pm, a)
+            t, c = time.perf_counter(), time.process_time()
+            df = registry.rule_function(rid)(ctx)
+            df = engine._finish(df, threads=threads)
+            walls.append(time.perf_counter() - t)
+            cpus.append(time.process_time() - c)
+            rows = len(df)
+            del df
+        out[rid] = {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus),
+                    "first_s": walls[0], "walls": walls, "cpus": cpus, "rows": rows}
+    res["alone"] = out
+    from ..tools.engine import kernels
+
+    res["numba"] = kernels.enabled()
+    return None
+
+
 def peer_job(args, res, kind):
     import pandas as pd
 
@@ -111,6 +165,8 @@ def main(argv=None):
     try:
         if args["job"] == "engine":
             findings = engine_job(args, res)
+        elif args["job"] == "engine_alone":
+            findings = engine_alone_job(args, res)
         else:
             findings = peer_job(args, res, args["job"])
         res["ok"] = True

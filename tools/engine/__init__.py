@@ -134,15 +134,17 @@ def run_checks(project: str, rules_path: str = None, only=None, dem: str = None,
     if len(ids) < 2 or rows < min_rows:
         nw = 1
     timings["prepare_s"] = 0.0
-    if nw > 1:
-        md = parallel_mode(project, mode)
-        if any("pipe_segment" in RULES[r][2] for r in ids) and "pipe_segment" in ctx._cache:
-            t = time.perf_counter()  # shared by every worker: build it once, before them
-            ctx.progress(0.0, "pipe model")
-            ctx.pipes
-            timings["prepare_s"] = time.perf_counter() - t
-    else:
-        md = "serial"
+    md = parallel_mode(project, mode) if nw > 1 else "serial"
+    # a rule running alone may use every core of the run in threads; rules
+    # running side by side use one each (tools/engine/parallel.py)
+    ctx.threads = 1 if nw > 1 else worker_count(workers)
+    timings["rule_threads"] = ctx.threads
+    if any("pipe_segment" in RULES[r][2] for r in ids) and "pipe_segment" in ctx._cache:
+        # shared by every rule (and every worker): build it once, before them
+        t = time.perf_counter()
+        ctx.progress(0.0, "pipe model")
+        prepare_shared(ctx, ids)
+        timings["prepare_s"] = time.perf_counter() - t
     timings["mode"] = md
     # -- the rules -------------------------------------------------------------------
     t = time.perf_counter()
@@ -170,7 +172,32 @@ def run_checks(project: str, rules_path: str = None, only=None, dem: str = None,
     return CheckRun(out, rules.profile, ids, seconds, ctx.area_geometry, timings)
 
 
-def _finish(df):
+# derived pipe data several rules share: built with the pipe model, once per run
+_NEEDS_SEGMENTS = {"pipe_under_road", "crossing_angle", "tree_pipe_clearance", "building_clearance"}
+_NEEDS_EDGES = {"horizontal_clearance", "vertical_clearance"}
+
+
+def prepare_shared(ctx, ids):
+    """The pipe model and the pipe geometry arrays the rules ``ids`` share
+    (vertex segments, Morton-sorted edges): like a database's load step, done
+    once per run before the rules (and before any fork, so the workers share
+    the pages)."""
+    from . import kernels
+
+    kernels.enabled()  # load the compiled kernels once, before the rules (and any fork)
+    pm = ctx.pipes
+    if len(pm) == 0:
+        return pm
+    if _NEEDS_SEGMENTS & set(ids):
+        pm.segments
+    if _NEEDS_EDGES & set(ids):
+        from .rule_pipe_pairs import edges_of
+
+        edges_of(pm)
+    return pm
+
+
+def _finish(df, threads: int = 1):
     """One rule's frame with its ids and messages (no duplicates allowed)."""
     import geopandas as gpd
     import pandas as pd
@@ -181,7 +208,8 @@ def _finish(df):
     if not isinstance(df, gpd.GeoDataFrame):
         df = gpd.GeoDataFrame(df, geometry="geometry", crs=None)
     df = df.reset_index(drop=True)
-    ids = conflict_ids(df["rule_id"], df["layer_a"], df["uid_a"], df["layer_b"], df["uid_b"])
+    ids = conflict_ids(df["rule_id"], df["layer_a"], df["uid_a"], df["layer_b"], df["uid_b"],
+                       threads=threads)
     df["conflict_id"] = pd.Series(ids, index=df.index, dtype=pd.Series(["x"]).dtype)
     dup = df["conflict_id"].duplicated(keep=False)
     if dup.any():  # a rule must give one row per pair: a bug, not bad input
@@ -198,7 +226,7 @@ def _run_rule(ctx, rid):
     t0, c0 = time.perf_counter(), time.thread_time()
     df = rule_function(rid)(ctx)
     s = time.perf_counter() - t0
-    out = _finish(df) if len(df) else None
+    out = _finish(df, threads=getattr(ctx, "threads", 1)) if len(df) else None
     return out, s, (time.thread_time() - c0, time.perf_counter() - t0)
 
 

@@ -41,6 +41,7 @@ class CheckContext:
         self._span = (0.0, 1.0)  # progress of the rule running in the main thread
         self._last = 0.0
         self.read_seconds = {}
+        self.threads = 1  # threads a rule may use (run_checks sets it; tools/engine/parallel.py)
         self.area_geometry = self._load_area(area) if area else None
 
     # -- layers ---------------------------------------------------------------

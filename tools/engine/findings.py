@@ -32,21 +32,69 @@ def new_findings(rule_id, layer_a, uid_a, layer_b, uid_b, measured, required, un
             raise ValueError(f"{rule_id}: column length {len(x)} != {n}")
         return x
 
+    def text(x):
+        """A text column: built in Arrow (no per-row Python) when the values are
+        text, else as pandas infers it from the object array."""
+        a = _arrow_text_col(x, n)
+        if a is None:
+            return col(x)
+        if len(a) != n:
+            raise ValueError(f"{rule_id}: column length {len(a)} != {n}")
+        return a
+
     data = {
-        "rule_id": col(rule_id),
-        "layer_a": col(layer_a),
-        "uid_a": col(uid_a),
-        "layer_b": col(layer_b if layer_b is not None else ""),
-        "uid_b": col(uid_b if uid_b is not None else ""),
+        "rule_id": text(rule_id),
+        "layer_a": text(layer_a),
+        "uid_a": text(uid_a),
+        "layer_b": text(layer_b if layer_b is not None else ""),
+        "uid_b": text(uid_b if uid_b is not None else ""),
         "measured": col(measured, float),
         "required": col(np.nan if required is None else required, float),
-        "unit": col(unit),
-        "severity": col(severity),
-        "certainty": col(certainty),
-        "rule_source": col(rule_source),
+        "unit": text(unit),
+        "severity": text(severity),
+        "certainty": text(certainty),
+        "rule_source": text(rule_source),
     }
-    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(list(geometry) if n else [], index=None),
-                            crs=None)
+    if not n:
+        geometry = []
+    elif not isinstance(geometry, np.ndarray):
+        geometry = list(geometry)
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geometry, index=None), crs=None)
+
+
+def _str_dtype():
+    import pandas as pd
+
+    return pd.Series(["x"]).dtype
+
+
+def _arrow_text_col(x, n):
+    """``x`` (a str scalar, or an array / Series of str, NaN/None for missing)
+    as a pandas text array of the default str dtype, built through Arrow;
+    None when ``x`` holds anything but text (the caller's pandas path then
+    decides, as before)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    dtype = _str_dtype()
+    if getattr(dtype, "storage", None) != "pyarrow":  # pragma: no cover - pandas without Arrow strings
+        return None
+    try:
+        if isinstance(x, str):
+            a = pa.repeat(pa.scalar(x, pa.large_string()), n)
+        elif np.ndim(x) == 0:
+            return None
+        else:
+            if isinstance(x, pd.Series):
+                x = x.array
+            if isinstance(x, np.ndarray) and x.dtype != object:
+                return None
+            a = pa.array(x, type=pa.large_string(), from_pandas=True)
+            if isinstance(a, pa.ChunkedArray):
+                a = a.combine_chunks()
+        return pd.array(a, dtype=dtype)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return None
 
 
 def empty_findings():
@@ -86,7 +134,7 @@ def conflict_id(rule_id: str, layer_a: str, uid_a: str, layer_b: str, uid_b: str
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
-def conflict_ids(rule_id, layer_a, uid_a, layer_b, uid_b):
+def conflict_ids(rule_id, layer_a, uid_a, layer_b, uid_b, threads: int = 1):
     """``conflict_id`` of every row (columns as Series or arrays), as an object array.
 
     The same values as the scalar function, row by row (tested): the keys are
@@ -108,6 +156,15 @@ def conflict_ids(rule_id, layer_a, uid_a, layer_b, uid_b):
 
     sep = pa.scalar("\x1f", pa.large_string())
     keys = pc.binary_join_element_wise(*arrs, sep)
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks()
+    if keys.null_count == 0:
+        from .kernels import sha1_hex16
+
+        hexes = sha1_hex16(keys, threads=threads)  # compiled SHA-1, when numba is there
+        if hexes is not None:
+            out[:] = hexes.astype(object)
+            return out
     null = np.asarray(keys.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     kb = keys.cast(pa.large_binary()).to_numpy(zero_copy_only=False)
     sha1 = hashlib.sha1
@@ -128,7 +185,7 @@ def _arrow_text(x, n):
     import pyarrow as pa
 
     if isinstance(x, str):
-        return pa.array(np.full(n, x, dtype=object), type=pa.large_string())
+        return pa.repeat(pa.scalar(x, pa.large_string()), n)
     try:
         import pandas as pd
 

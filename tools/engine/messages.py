@@ -56,10 +56,10 @@ def format_messages(df):
     n = len(df)
     out = {}
     if n:
-        rule = _texts(df["rule_id"])
-        values = {"a": _texts(df["uid_a"]), "b": _texts(df["uid_b"]),
+        values = {"a": _arrow_or_texts(df["uid_a"]), "b": _arrow_or_texts(df["uid_b"]),
                   "m": _numbers(df["measured"]), "r": _numbers(df["required"])}
-        codes, uniques = pd.factorize(rule)
+        codes, uniques = pd.factorize(df["rule_id"])
+        codes = np.asarray(codes)
         groups = [(np.flatnonzero(codes == k), MESSAGES[rid]) for k, rid in enumerate(uniques)]
         perm = np.concatenate([rows for rows, _ in groups])
         inverse = np.empty(n, dtype=np.int64)
@@ -67,16 +67,21 @@ def format_messages(df):
         caches = [{} for _ in groups]
         for lang in (0, 1):
             parts = [_render(tpl[lang], values, rows, c) for (rows, tpl), c in zip(groups, caches)]
-            out[lang] = pa.concat_arrays(parts).take(pa.array(inverse))
+            out[lang] = parts[0] if len(parts) == 1 else pa.concat_arrays(parts).take(pa.array(inverse))
     else:
         out = {0: pa.array([], pa.large_string()), 1: pa.array([], pa.large_string())}
-    zh, en = _text_series(out[0], df.index), _text_series(out[1], df.index)
     if n and "certainty" in df.columns:
-        possible = (df["certainty"] == "possible").to_numpy()
+        possible = (df["certainty"] == "possible").to_numpy(dtype=bool, na_value=False)
         if possible.any():
-            zh = zh.where(~possible, zh + POSSIBLE_SUFFIX[0])
-            en = en.where(~possible, en + POSSIBLE_SUFFIX[1])
-    return zh, en
+            import pyarrow.compute as pc
+
+            mask = pa.array(possible)
+            for lang in (0, 1):
+                a = out[lang]
+                suffixed = pc.binary_join_element_wise(a, pa.scalar(POSSIBLE_SUFFIX[lang], a.type),
+                                                       pa.scalar("", a.type))
+                out[lang] = pc.if_else(mask, suffixed, a)
+    return _text_series(out[0], df.index), _text_series(out[1], df.index)
 
 
 def _text_series(arr, index):
@@ -103,6 +108,12 @@ def _render(template: str, values: dict, rows: np.ndarray, cache: dict):
         if field is None:
             continue
         key = (field, spec, conv)
+        if key not in cache and isinstance(values[field], pa.Array):
+            if not spec and not conv:  # text as it is: Arrow take, no Python objects
+                v = values[field]
+                cache[key] = v if len(rows) == len(v) and (rows == np.arange(len(v))).all() else v.take(pa.array(rows))
+            else:
+                values[field] = np.asarray(values[field].to_numpy(zero_copy_only=False), dtype=object)
         if key not in cache:
             v = values[field][rows]
             if conv:
@@ -157,6 +168,24 @@ def _format_fixed(x: np.ndarray, decimals: int):
         out[idx] = fix.to_numpy(zero_copy_only=False)
         out = pa.array(out, pa.large_string())
     return out
+
+
+def _arrow_or_texts(col):
+    """A text column as an Arrow large_string array when it is Arrow-backed
+    text without missing values (no Python objects), else as ``_texts``."""
+    import pyarrow as pa
+
+    arr = getattr(col, "array", None)
+    if hasattr(arr, "__arrow_array__"):
+        try:
+            a = pa.array(arr)
+            if isinstance(a, pa.ChunkedArray):
+                a = a.combine_chunks()
+            if (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)) and a.null_count == 0:
+                return a.cast(pa.large_string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+            pass
+    return _texts(col)
 
 
 def _texts(col) -> np.ndarray:

@@ -140,6 +140,23 @@ class PipeModel:
             self._line_index = LineIndex(self.geoms)
         return self._line_index
 
+    @property
+    def segments(self):
+        """The vertex segments of the pipes (rule_roads.Segments), built once per
+        run (``run_checks`` builds it with the model, before the rules)."""
+        if getattr(self, "_segments", None) is None:
+            from .rule_roads import Segments
+
+            self._segments = Segments.from_line_index(self.line_index, self.geoms)
+        return self._segments
+
+    def distinct_cache(self) -> dict:
+        """A per-run cache for plan_join.Distinct over this frame's columns."""
+        c = getattr(self, "_distinct", None)
+        if c is None:
+            c = self._distinct = {}
+        return c
+
     # -- position along the line -------------------------------------------
     def fraction(self, seg_idx, xy):
         """Fraction (0..1) of the length at points xy (N x 2) on segments seg_idx."""

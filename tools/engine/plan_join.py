@@ -67,8 +67,20 @@ class PointGrid:
         o = self.order
         self.sx0, self.sy0, self.sx1, self.sy1 = self.bx0[o], self.by0[o], self.bx1[o], self.by1[o]
 
-    def pairs(self, qx0, qy0, qx1, qy1):
+    def pairs(self, qx0, qy0, qx1, qy1, threads: int = 1):
         qx0, qy0, qx1, qy1 = (np.asarray(a, float) for a in (qx0, qy0, qx1, qy1))
+        m = len(qx0)
+        if self.n == 0 or m == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        from .kernels import grid_pairs
+
+        out = grid_pairs(self, qx0, qy0, qx1, qy1, threads=threads)  # compiled, when numba is there
+        if out is not None:
+            return out
+        return self.pairs_numpy(qx0, qy0, qx1, qy1)
+
+    def pairs_numpy(self, qx0, qy0, qx1, qy1):
+        """``pairs`` in numpy (the reference for the compiled kernel)."""
         m = len(qx0)
         if self.n == 0 or m == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -273,22 +285,33 @@ class Distinct:
     row per combination). ``lookup`` evaluates a table on the combinations
     and broadcasts back (same result as RuleSet.lookup on every row)."""
 
-    def __init__(self, rules, rule, keys, cls_b, attrs_b):
+    def __init__(self, rules, rule, keys, cls_b, attrs_b, cache=None):
+        """``cache``: a dict kept with the frame the columns come from (e.g.
+        PipeModel.distinct_cache()): the combinations of the same columns are
+        then found once per run."""
         import pandas as pd
 
         keys = [keys] if isinstance(keys, str) else list(keys)
         entries = [e for k in keys for e in rules.entries(rule, k)]
         used = {_COND_ATTR[c] for e in entries for c in _COND_ATTR if c in e}
-        cols = [cls_b] + [v for k, v in attrs_b.items() if k in used]
+        names = tuple(k for k in attrs_b if k in used)
         n = len(cls_b)
-        combo = np.zeros(n, np.int64)
-        for v in cols:
-            c, k = _codes(v)
-            combo = combo * k + c
-        inv, uniq = pd.factorize(combo) if n else (np.zeros(0, np.int64), [])
-        self.inv = np.asarray(inv, np.int64)
-        first = np.zeros(len(uniq), np.int64)
-        first[self.inv[::-1]] = np.arange(n - 1, -1, -1)  # first row of each combination
+        hit = cache.get((n, names)) if cache is not None else None
+        if hit is None:
+            cols = [cls_b] + [attrs_b[k] for k in names]
+            combo = np.zeros(n, np.int64)
+            for v in cols:
+                c, k = _codes(v)
+                combo = combo * k + c
+            inv, uniq = pd.factorize(combo) if n else (np.zeros(0, np.int64), [])
+            inv = np.asarray(inv, np.int64)
+            first = np.zeros(len(uniq), np.int64)
+            first[inv[::-1]] = np.arange(n - 1, -1, -1)  # first row of each combination
+            if cache is not None:
+                cache[(n, names)] = (inv, first)
+        else:
+            inv, first = hit
+        self.inv = inv
 
         def pick(v):
             if hasattr(v, "iloc"):  # a Series: take the few rows, then convert
@@ -311,13 +334,13 @@ class Distinct:
         return val[self.inv], ent[self.inv]
 
 
-def lookup_distinct(rules, rule, key, cls_b, attrs_b):
+def lookup_distinct(rules, rule, key, cls_b, attrs_b, cache=None):
     """``rules.lookup(rule, key, None, cls_b, attrs_b=attrs_b)`` computed on the
     distinct combinations of the class and the attributes the table's
     entries actually test; same result, a few dozen table rows instead of a
     million. ``cls_b`` / ``attrs_b`` values: arrays or pandas Series.
     ``key`` may be a list of table keys: then a dict key -> (values, entries)."""
-    dist = Distinct(rules, rule, key, cls_b, attrs_b)
+    dist = Distinct(rules, rule, key, cls_b, attrs_b, cache=cache)
     if isinstance(key, str):
         return dist.lookup(key)
     return {k: dist.lookup(k) for k in key}

@@ -26,7 +26,8 @@ def check_building_clearance(ctx):
 
     from .findings import classify_min, empty_findings, new_findings
     from .plan_join import Distinct, PolyEdges, grid_for_geoms, segment_polygon
-    from .rule_roads import Edges, Segments, clip_pairs, piece_lines
+    from .parallel import rule_threads
+    from .rule_roads import Edges, clip_pairs, piece_lines
 
     rule = "building_clearance"
     rules = ctx.rules
@@ -45,7 +46,7 @@ def check_building_clearance(ctx):
     attrs = {"diameter_mm": pf["diameter_mm"], "pressure_mpa": pf["pressure_mpa"], "burial": pf["burial"]}
     # each pipe's largest possible requirement (deeper than the foundation or
     # not, or unknown), on the distinct (class, attributes) combinations
-    dist = Distinct(rules, rule, "pairs", pf["utility"], attrs)
+    dist = Distinct(rules, rule, "pairs", pf["utility"], attrs, cache=pm.distinct_cache())
     k = len(dist)
     rp = np.full(n, np.nan)
     for deeper in (1.0, 0.0, np.nan):
@@ -55,13 +56,13 @@ def check_building_clearance(ctx):
         return empty_findings()
     pg = pf.geometry.to_numpy()
     bg = bld.geometry.to_numpy()
-    segs = Segments(pg)
+    segs = pm.segments
     r = reach[segs.line]
     live = np.flatnonzero(np.isfinite(r))
     x0, y0, x1, y1 = segs.x0[live], segs.y0[live], segs.x1[live], segs.y1[live]
     grid = grid_for_geoms(bg, extent_hint=float(np.median(np.abs(x1 - x0) + 2 * r[live])))
     q, ib = grid.pairs(np.minimum(x0, x1) - r[live], np.minimum(y0, y1) - r[live],
-                       np.maximum(x0, x1) + r[live], np.maximum(y0, y1) + r[live])
+                       np.maximum(x0, x1) + r[live], np.maximum(y0, y1) + r[live], threads=rule_threads(ctx))
     sg = live[q]
     ctx.progress(0.3, rule)
     ub, bl = np.unique(ib, return_inverse=True)  # edges of the candidate buildings only

@@ -72,6 +72,46 @@ class Segments:
     def __len__(self):
         return len(self.x0)
 
+    @classmethod
+    def from_line_index(cls, li, geoms):
+        """The Segments of LineStrings from their LineIndex (coordinates already
+        read: no GEOS call); ``geoms`` only decides whether that is valid
+        (all plain LineStrings), else the geometries are read again."""
+        import shapely
+
+        geoms = np.asarray(geoms, dtype=object)
+        n = len(geoms)
+        if n == 0 or not (shapely.get_type_id(geoms) == 1).all():
+            return cls(geoms)
+        self = cls.__new__(cls)
+        coords, idx = li.coords, np.asarray(li.idx, dtype=np.int64)
+        counts = li.end - li.start
+        if (counts == 2).all():
+            xy = coords.reshape(n, 2, 2)
+            if ((xy[:, 0] != xy[:, 1]).any(axis=1)).all():
+                self.x0, self.y0 = xy[:, 0, 0], xy[:, 0, 1]
+                self.x1, self.y1 = xy[:, 1, 0], xy[:, 1, 1]
+                self.line = np.arange(n, dtype=np.int64)
+                self.dx = self.x1 - self.x0
+                self.dy = self.y1 - self.y0
+                self.len = np.hypot(self.dx, self.dy)
+                self.count = np.ones(n, dtype=np.int64)
+                self.start = np.arange(n, dtype=np.int64)
+                return self
+        s = np.nonzero(idx[1:] == idx[:-1])[0] if len(coords) > 1 else np.zeros(0, dtype=np.int64)
+        x0, y0 = coords[s, 0], coords[s, 1]
+        x1, y1 = coords[s + 1, 0], coords[s + 1, 1]
+        keep = (x0 != x1) | (y0 != y1)
+        s = s[keep]
+        self.x0, self.y0, self.x1, self.y1 = x0[keep], y0[keep], x1[keep], y1[keep]
+        self.line = idx[s]
+        self.dx = self.x1 - self.x0
+        self.dy = self.y1 - self.y0
+        self.len = np.hypot(self.dx, self.dy)
+        self.count = np.bincount(self.line, minlength=n).astype(np.int64)
+        self.start = np.concatenate([[0], np.cumsum(self.count)[:-1]]).astype(np.int64)
+        return self
+
 
 class Edges:
     """Boundary edges (exterior and hole rings) of an array of (multi)polygons."""
@@ -422,7 +462,7 @@ def check_pipe_under_road(ctx):
     ip, ir = bbox_pairs(pg, rg, dmax)
     u = np.nan_to_num(acc_p[ip] + acc_r[ir])
     ctx.progress(0.0, rule)
-    segs = Segments(pg)
+    segs = pm.segments
     edges = Edges(rg)
     pc = clip_pairs(segs, edges, rg, ip, ir, u)
     n = len(ip)
@@ -489,7 +529,7 @@ def check_crossing_angle(ctx):
     rg = roads.geometry.to_numpy()
     ip, ir = bbox_pairs(pg, rg, 0.0)
     ctx.progress(0.0, rule)
-    segs = Segments(pg)
+    segs = pm.segments
     edges = Edges(rg)
     pc = clip_pairs(segs, edges, rg, ip, ir, 0.0, want_interior=True)
     npc = len(pc.pair)

@@ -25,6 +25,7 @@ def check_stall_over_structure(ctx):
     import shapely
 
     from .findings import empty_findings, new_findings
+    from .parallel import rule_threads
     from .plan_join import PolyEdges, grid_for_geoms, point_polygon
 
     rule = "stall_over_structure"
@@ -71,7 +72,7 @@ def check_stall_over_structure(ctx):
     grid = grid_for_geoms(sg, extent_hint=2.0 * float(np.max(reach[ok])))
     live = np.flatnonzero(ok)
     q, js = grid.pairs(xy[live, 0] - reach[live], xy[live, 1] - reach[live],
-                       xy[live, 0] + reach[live], xy[live, 1] + reach[live])
+                       xy[live, 0] + reach[live], xy[live, 1] + reach[live], threads=rule_threads(ctx))
     ipt = live[q]
     ctx.progress(0.5, rule)
     us, jl = np.unique(js, return_inverse=True)  # edges of the candidate stalls only

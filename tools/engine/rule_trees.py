@@ -21,7 +21,7 @@ def check_tree_pipe_clearance(ctx):
 
     from .findings import classify_min, empty_findings, new_findings
     from .plan_join import PointGrid, lookup_distinct, point_segment
-    from .rule_roads import Segments
+    from .parallel import rule_threads
 
     rule = "tree_pipe_clearance"
     rules = ctx.rules
@@ -33,7 +33,7 @@ def check_tree_pipe_clearance(ctx):
     attrs = {"burial": pf["burial"], "diameter_mm": pf["diameter_mm"], "pressure_mpa": pf["pressure_mpa"]}
     # required per pipe for each kind (a NULL or unknown kind counts as a tree),
     # looked up on the distinct (class, attributes) combinations
-    table = lookup_distinct(rules, rule, list(KINDS), pf["utility"], attrs)
+    table = lookup_distinct(rules, rule, list(KINDS), pf["utility"], attrs, cache=pm.distinct_cache())
     req = {k: v[0] for k, v in table.items()}
     ent = {k: v[1] for k, v in table.items()}
     shrub = (trees["kind"] == "shrub").to_numpy(dtype=bool, na_value=False)
@@ -46,14 +46,14 @@ def check_tree_pipe_clearance(ctx):
     if not np.isfinite(reach).any():
         return empty_findings()
     # candidates: vertex segments of the pipes against the trees binned in a grid
-    segs = Segments(pf.geometry.to_numpy())
+    segs = pm.segments
     r = reach[segs.line]
     live = np.flatnonzero(np.isfinite(r))
     txy = shapely.get_coordinates(trees.geometry.to_numpy())
     grid = PointGrid(txy[:, 0], txy[:, 1], extent_hint=float(np.median(np.abs(segs.dx[live]) + 2 * r[live])))
     x0, y0, x1, y1 = segs.x0[live], segs.y0[live], segs.x1[live], segs.y1[live]
     q, it = grid.pairs(np.minimum(x0, x1) - r[live], np.minimum(y0, y1) - r[live],
-                       np.maximum(x0, x1) + r[live], np.maximum(y0, y1) + r[live])
+                       np.maximum(x0, x1) + r[live], np.maximum(y0, y1) + r[live], threads=rule_threads(ctx))
     sg = live[q]
     ctx.progress(0.5, rule)
     d, t = point_segment(txy[it, 0], txy[it, 1], segs.x0[sg], segs.y0[sg], segs.x1[sg], segs.y1[sg])

@@ -1,0 +1,113 @@
+"""Compiled kernels (tools/engine/kernels.py) against their numpy / hashlib references."""
+import hashlib
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from renewal_planner.tools.engine import kernels
+from renewal_planner.tools.engine.findings import conflict_id, conflict_ids
+from renewal_planner.tools.engine.parallel import map_spans, spans
+from renewal_planner.tools.engine.plan_join import PointGrid
+
+needs_numba = pytest.mark.skipif(not kernels.enabled(), reason="numba not installed or disabled")
+
+
+def _brute(px0, py0, px1, py1, qx0, qy0, qx1, qy1):
+    out = set()
+    for i in range(len(qx0)):
+        for j in range(len(px0)):
+            if px0[j] <= qx1[i] and px1[j] >= qx0[i] and py0[j] <= qy1[i] and py1[j] >= qy0[i]:
+                out.add((i, j))
+    return out
+
+
+coord = st.integers(0, 40).map(float)  # a coarse lattice: many touching boxes and ties
+
+
+@needs_numba
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(coord, coord, st.integers(0, 6), st.integers(0, 6)), min_size=1, max_size=40),
+       st.lists(st.tuples(coord, coord, st.integers(0, 12), st.integers(0, 12)), min_size=1, max_size=40),
+       st.sampled_from([None, 1.0, 3.0, 50.0]), st.integers(1, 3))
+def test_grid_kernel_same_pairs_and_order_as_numpy(feats, queries, cell, threads):
+    f = np.array(feats, float)
+    q = np.array(queries, float)
+    fx0, fy0, fx1, fy1 = f[:, 0], f[:, 1], f[:, 0] + f[:, 2], f[:, 1] + f[:, 3]
+    g = PointGrid((fx0 + fx1) / 2, (fy0 + fy1) / 2, box=(fx0, fy0, fx1, fy1), cell=cell)
+    qx0, qy0, qx1, qy1 = q[:, 0], q[:, 1], q[:, 0] + q[:, 2], q[:, 1] + q[:, 3]
+    # threads with tiny chunks so that several spans really run
+    import renewal_planner.tools.engine.parallel as par
+
+    old = par.MIN_CHUNK
+    par.MIN_CHUNK = 1
+    try:
+        a = kernels.grid_pairs(g, qx0, qy0, qx1, qy1, threads=threads)
+    finally:
+        par.MIN_CHUNK = old
+    b = g.pairs_numpy(qx0, qy0, qx1, qy1)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert set(zip(a[0].tolist(), a[1].tolist())) == _brute(fx0, fy0, fx1, fy1, qx0, qy0, qx1, qy1)
+
+
+def test_grid_points_both_paths(monkeypatch):
+    rng = np.random.default_rng(7)
+    x, y = rng.uniform(0, 1000, 3000), rng.uniform(0, 1000, 3000)
+    g = PointGrid(x, y, extent_hint=20)
+    qx, qy, w = rng.uniform(0, 1000, 500), rng.uniform(0, 1000, 500), rng.uniform(0, 40, 500)
+    q, f = g.pairs(qx, qy, qx + w, qy + w, threads=2)
+    want = _brute(x, y, x, y, qx, qy, qx + w, qy + w)
+    assert set(zip(q.tolist(), f.tolist())) == want and len(q) == len(want)
+    monkeypatch.setenv("RENEWAL_PLANNER_NUMBA", "0")
+    assert not kernels.enabled()
+    q2, f2 = g.pairs(qx, qy, qx + w, qy + w, threads=2)
+    assert np.array_equal(q, q2) and np.array_equal(f, f2)
+
+
+@needs_numba
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(max_size=150), min_size=1, max_size=30), st.integers(1, 3))
+def test_sha1_kernel_matches_hashlib(keys, threads):
+    import renewal_planner.tools.engine.parallel as par
+
+    old = par.MIN_CHUNK
+    par.MIN_CHUNK = 1
+    try:
+        got = kernels.sha1_hex16(pa.array(keys, pa.large_string()), threads=threads)
+    finally:
+        par.MIN_CHUNK = old
+    assert got.tolist() == [hashlib.sha1(k.encode("utf-8")).hexdigest()[:16] for k in keys]
+
+
+@needs_numba
+def test_sha1_kernel_block_edges():
+    # padding edge cases: 55, 56, 63, 64, 119, 120 bytes (one / two / three blocks)
+    keys = ["x" * k for k in (0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 128, 300)] + ["管线\x1fP-1"]
+    got = kernels.sha1_hex16(pa.array(keys, pa.string()))
+    assert got.tolist() == [hashlib.sha1(k.encode()).hexdigest()[:16] for k in keys]
+
+
+def test_conflict_ids_same_with_and_without_numba(monkeypatch):
+    import pandas as pd
+
+    uid_a = pd.Series([f"P{i}" for i in range(300)], dtype="str")
+    uid_b = pd.Series([f"R{i % 7}" for i in range(300)], dtype="str")
+    a = conflict_ids("pipe_under_road", "pipe_segment", uid_a, "planned_road", uid_b, threads=2)
+    monkeypatch.setenv("RENEWAL_PLANNER_NUMBA", "0")
+    b = conflict_ids("pipe_under_road", "pipe_segment", uid_a, "planned_road", uid_b)
+    assert a.tolist() == b.tolist()
+    assert a[5] == conflict_id("pipe_under_road", "pipe_segment", "P5", "planned_road", "R5")
+
+
+@given(st.integers(0, 10_000), st.integers(1, 4), st.integers(1, 3000))
+def test_spans_cover_the_range_in_order(n, threads, min_chunk):
+    sp = spans(n, threads, min_chunk)
+    assert len(sp) <= threads
+    flat = [i for s, e in sp for i in range(s, e)]
+    assert flat == list(range(n))
+
+
+def test_map_spans_keeps_order():
+    out = map_spans(lambda s, e: list(range(s, e)), 100_000, 3, min_chunk=10)
+    assert [x for part in out for x in part] == list(range(100_000))
