@@ -130,7 +130,8 @@ def _batches(path, enc, dialect, header, start):
 
 
 def _chunks(path, enc, dialect, header, start):
-    """(record numbers, {column: numpy object array of str}) of non-blank rows, in chunks."""
+    """(record numbers, {column: numpy object array of str}, {column: arrow string array}) of the
+    non-blank rows, in chunks."""
     import pyarrow.compute as pc
 
     no = 0
@@ -139,13 +140,31 @@ def _chunks(path, enc, dialect, header, start):
         for name in header:
             b = pc.equal(pc.utf8_trim_whitespace(t.column(name)), "")
             blank = b if blank is None else pc.and_(blank, b)
-        keep = np.asarray(pc.invert(blank))
-        cols = {name: t.column(name).to_numpy(zero_copy_only=False)[keep] for name in header}
-        n = int(keep.sum())
+        keep = pc.invert(blank)
+        if not pc.all(keep).as_py():
+            t = t.filter(keep)
+        acols = {name: t.column(name).combine_chunks() for name in header}
+        n = t.num_rows
         nos = np.arange(no + 1, no + n + 1)
         no += n
         if n:
-            yield nos, cols
+            yield nos, _LazyCols(acols), acols
+
+
+class _LazyCols(dict):
+    """{column: numpy object array of str}, converted from arrow on first use."""
+
+    def __init__(self, acols):
+        super().__init__()
+        self.acols = acols
+
+    def __missing__(self, name):
+        v = self.acols[name].to_numpy(zero_copy_only=False)
+        self[name] = v
+        return v
+
+    def __contains__(self, name):
+        return name in self.acols
 
 
 # ---------------------------------------------------------------- conversion (per column, memoised)
@@ -188,23 +207,26 @@ class Converter:
         self.colpos = {c: i for i, c in enumerate(colmap)}
         self.nulls = list(mapping._null_set())
 
-    def _fast(self, col, arr):
+    def _fast(self, col, acol):
         """(mask of rows converted here, their values) for plain numbers and plain text."""
-        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
+        if acol is None:
+            return None, None
         target = self.colmap[col]
         f = self.allf.get(target)
-        s = pd.Series(arr, dtype=object)
+        n = len(acol)
         if target in ("east", "north", "top_elev", "invert_elev") or (
                 f is not None and f.type == "real" and not f.domain and target not in ("source", "updated_at")):
-            ok = s.str.fullmatch(_PLAIN_NUM).fillna(False).to_numpy(bool).copy()
-            x = np.full(len(arr), np.nan)
+            ok = np.asarray(pc.match_substring_regex(acol, _PLAIN_NUM)).copy()
+            x = np.full(n, np.nan)
             if ok.any():
-                x[ok] = np.fromiter(map(float, arr[ok]), float, count=int(ok.sum()))
+                x[ok] = np.asarray(pc.cast(acol.filter(pa.array(ok)), pa.float64()))
             if f is not None and target not in ("east", "north", "top_elev", "invert_elev"):
                 lo, hi = f.min, f.max
                 with np.errstate(invalid="ignore"):
-                    bad = np.zeros(len(arr), bool)
+                    bad = np.zeros(n, bool)
                     if lo is not None:
                         bad |= x < lo
                     if hi is not None:
@@ -216,23 +238,59 @@ class Converter:
         if target == "connect" or (f is not None and f.type == "text" and not f.domain
                                    and target not in ("source", "updated_at")):
             pat = r"^[!-~]+$" if target != "connect" else r"^[!-+\--:<-~]+$"  # no ',', ';' or space
-            ok = s.str.fullmatch(pat).fillna(False).to_numpy(bool) & ~s.isin(self.nulls).to_numpy(bool)
-            return ok, arr
+            ok = np.asarray(pc.match_substring_regex(acol, pat)) & \
+                ~np.asarray(pc.is_in(acol, value_set=pa.array(self.nulls, pa.string())))
+            return ok, None
         return None, None
 
-    def convert(self, cols, n):
-        """{key: (values, present)} of vals, {key: values} of extra, problems per row (lists or None)."""
+    def convert(self, cols, n, acols=None):
+        """{key: (values, present)} of vals, {key: values} of extra, problems per row (lists or None).
+
+        Columnar: plain numbers / ASCII text in bulk (arrow), everything else through the
+        per-record converter once per distinct value (group of values), mapped back by codes."""
+        import pandas as pd
+
         vals, extra = {}, {}
         probs = np.empty(n, dtype=object)
         for gi, group in enumerate(self.groups):
-            fast = None
-            if len(group) == 1:
-                fast, fx = self._fast(group[0], cols[group[0]])
+            fast = fx = None
+            if len(group) == 1 and acols is not None:
+                fast, fx = self._fast(group[0], acols.get(group[0]))
+            if fast is not None:
+                col = group[0]
+                target = self.colmap[col]
+                okx = np.flatnonzero(fast)
+                if target in ("east", "north", "top_elev", "invert_elev"):
+                    out = extra.setdefault(target, np.full(n, np.nan))
+                    out[okx] = fx[okx]
+                elif target == "connect":
+                    out = extra.setdefault("connect", np.empty(n, dtype=object))
+                    sv = cols[col][okx]
+                    lst = np.empty(len(okx), dtype=object)
+                    lst[:] = [[t] for t in sv]
+                    out[okx] = lst
+                elif fx is not None:
+                    v, p = vals.setdefault(target, (np.empty(n, dtype=object), np.zeros(n, bool)))
+                    v[okx] = fx[okx]
+                    p[okx] = True
+                else:
+                    v, p = vals.setdefault(target, (np.empty(n, dtype=object), np.zeros(n, bool)))
+                    v[okx] = cols[col][okx]
+                    p[okx] = True
             todo = np.arange(n) if fast is None else np.flatnonzero(~fast)
+            if not len(todo):
+                continue
             if len(group) == 1:
-                keys = cols[group[0]][todo]
+                codes, uniq = pd.factorize(cols[group[0]][todo])
+                keys = list(uniq)
             else:
-                keys = list(zip(*(cols[c][todo] for c in group)))
+                comb = np.zeros(len(todo), np.int64)
+                for c in group:
+                    cc, uu = pd.factorize(cols[c][todo])
+                    comb = comb * (len(uu) + 1) + cc
+                _, first, codes = np.unique(comb, return_index=True, return_inverse=True)
+                codes = codes.ravel()
+                keys = [tuple(cols[c][todo[f]] for c in group) for f in first]
             memo = self.memo[gi]
             res = []
             for k in keys:
@@ -244,38 +302,42 @@ class Converter:
                     if len(memo) < 200_000:
                         memo[k] = r
                 res.append(r)
-            if fast is not None:
-                col = group[0]
-                target = self.colmap[col]
-                okx = np.flatnonzero(fast)
-                if target in ("east", "north", "top_elev", "invert_elev"):
-                    out = extra.setdefault(target, np.full(n, np.nan))
-                    out[okx] = fx[okx]
-                elif target == "connect":
-                    out = extra.setdefault("connect", np.empty(n, dtype=object))
-                    out[okx] = [[t] for t in fx[okx]]
-                else:
-                    v, p = vals.setdefault(target, (np.empty(n, dtype=object), np.zeros(n, bool)))
-                    v[okx] = fx[okx]
-                    p[okx] = True
-            for i, (vv, ee, pp) in zip(todo, res):
+            nd = len(res)
+            dvals, dextra = {}, {}
+            hasp = np.zeros(nd, bool)
+            for d, (vv, ee, pp) in enumerate(res):
                 for key, x in vv.items():
-                    if key not in vals:
-                        vals[key] = (np.empty(n, dtype=object), np.zeros(n, bool))
-                    v, p = vals[key]
-                    v[i] = x
-                    p[i] = True
+                    got = dvals.get(key)
+                    if got is None:
+                        got = dvals[key] = (np.empty(nd, dtype=object), np.zeros(nd, bool))
+                    got[0][d] = x
+                    got[1][d] = True
                 for key, x in ee.items():
                     if key in ("east", "north", "top_elev", "invert_elev"):
-                        if key not in extra:
-                            extra[key] = np.full(n, np.nan)
-                        extra[key][i] = np.nan if x is None else x
+                        got = dextra.get(key)
+                        if got is None:
+                            got = dextra[key] = np.full(nd, np.nan)
+                        got[d] = np.nan if x is None else x
                     elif key == "connect":
-                        if key not in extra:
-                            extra[key] = np.empty(n, dtype=object)
-                        extra[key][i] = x
+                        got = dextra.get(key)
+                        if got is None:
+                            got = dextra[key] = np.empty(nd, dtype=object)
+                        got[d] = x
                 if pp:
-                    probs[i] = (probs[i] or []) + list(pp)
+                    hasp[d] = True
+            for key, (dv, dp) in dvals.items():
+                if key not in vals:
+                    vals[key] = (np.empty(n, dtype=object), np.zeros(n, bool))
+                v, p = vals[key]
+                v[todo] = dv[codes]
+                p[todo] = dp[codes]
+            for key, dv in dextra.items():
+                if key not in extra:
+                    extra[key] = np.full(n, np.nan) if key != "connect" else np.empty(n, dtype=object)
+                extra[key][todo] = dv[codes]
+            for j in np.flatnonzero(hasp[codes]):
+                i = todo[j]
+                probs[i] = (probs[i] or []) + list(res[codes[j]][2])
         for i in np.flatnonzero(probs != None):  # noqa: E711 - object array
             probs[i].sort(key=lambda q: self.colpos.get(q.field, 0))
         return vals, extra, probs
@@ -326,11 +388,13 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
     uid_col, e_col, n_col = inv.get("uid"), inv["east"], inv["north"]
     uid_index = {}
     row_uid, east_all, north_all = [], [], []
-    for nos, cols in _chunks(path, enc, dialect, header, start):
+    sc = None
+    for nos, cols, acols in _chunks(path, enc, dialect, header, start):
         n = len(nos)
         sub = {c: cols[c] for c in (uid_col, e_col, n_col) if c}
-        sc = Converter({c: colmap[c] for c in sub}, vmap)
-        v, ex, _ = sc.convert(sub, n)
+        if sc is None:
+            sc = Converter({c: colmap[c] for c in sub}, vmap)
+        v, ex, _ = sc.convert(sub, n, acols)
         uids = v["uid"][0] if uid_col else np.full(n, None, dtype=object)
         ids = np.fromiter((uid_index.setdefault(u, len(uid_index)) if u is not None else -1 for u in uids),
                           dtype=np.int32, count=n)
@@ -384,11 +448,11 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
         w.begin()
         # ---- pass B: points
         off = 0
-        for nos, cols in _chunks(path, enc, dialect, header, start):
+        for nos, cols, acols in _chunks(path, enc, dialect, header, start):
             n = len(nos)
             sl = slice(off, off + n)
             off += n
-            vals, extra, probs = conv.convert(cols, n)
+            vals, extra, probs = conv.convert(cols, n, acols)
             east, north = east_all[sl], north_all[sl]
             hv = have[sl]
             inside = inside_all[sl]
@@ -482,11 +546,11 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
         deftab = mapping.config()["depth_ref_by_utility"]
         off = 0
         if "connect" in targets:
-            for nos, cols in _chunks(path, enc, dialect, header, start):
+            for nos, cols, acols in _chunks(path, enc, dialect, header, start):
                 n = len(nos)
                 sl = slice(off, off + n)
                 off += n
-                vals, extra, probs = conv.convert(cols, n)
+                vals, extra, probs = conv.convert(cols, n, acols)
                 conn = extra.get("connect")
                 if conn is None:
                     continue
@@ -504,7 +568,7 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
                 oid = np.fromiter((uid_index.get(o, -1) for o in other), np.int64, count=len(other))
                 sid = ids[srow]
                 start_ok = ok[srow]
-                end_acc = np.where(oid >= 0, acc_row[np.maximum(oid, 0)] >= 0, False)
+                end_acc = (oid >= 0) & (acc_row[np.maximum(oid, 0)] >= 0) if npts else np.zeros(len(oid), bool)
                 prob_rows = {}
                 for j in np.flatnonzero(~start_ok | ~end_acc):
                     i = srow[j]
@@ -746,7 +810,7 @@ class _Writer:
                     v = v.copy()
                     v[~p] = d
                 cols.append(name)
-                data.append([batchmodpy(x) for x in v])
+                data.append(_pycol(v))
             elif self.defaults[layer].get(name) is not None:
                 cols.append(name)
                 data.append([self.defaults[layer][name]] * len(idx))
@@ -796,7 +860,14 @@ class _Writer:
             con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (self.now, t))
 
 
-def batchmodpy(v):
+_PLAIN_TYPES = {str, float, int, bool, type(None), bytes}
+
+
+def _pycol(v):
+    """A column as a list sqlite3 binds (NaN binds as NULL; numpy scalars as Python ones)."""
     from .batch import _py
 
-    return _py(v)
+    lst = v.tolist()
+    if v.dtype != object or set(map(type, lst)) <= _PLAIN_TYPES:
+        return lst
+    return [_py(x) for x in lst]
