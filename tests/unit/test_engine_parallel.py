@@ -108,6 +108,32 @@ def test_parallel_run_gives_the_serial_findings_on_the_100k_city():
     assert_same_findings(serial.findings, par.findings)
 
 
+SHARED = ["pipe_under_road", "horizontal_clearance", "tree_pipe_clearance", "stall_over_structure",
+          "fire_lane_obstruction", "building_clearance"]
+
+
+@pytest.mark.skipif(not os.path.isfile(CITY_100K), reason="the 100k benchmark city is not built (make bench)")
+def test_threads_inside_rules_and_compiled_kernels_give_the_same_findings(monkeypatch):
+    """Rules running alone split their work over threads (small chunks here, so
+    that every threaded path really splits); with or without the compiled
+    kernels: the same frame, row for row."""
+    import renewal_planner.tools.engine.parallel as par
+    import renewal_planner.tools.engine.rule_roads as roads
+
+    one = run_checks(CITY_100K, only=SHARED, workers=1)
+    assert one.timings["rule_threads"] == 1
+    monkeypatch.setattr(par, "MIN_CHUNK", 64)
+    monkeypatch.setattr(roads, "ROAD_CHUNK", 50)
+    # a big parallel_min_rows keeps the rules one after another, each on 3 threads
+    many = run_checks(CITY_100K, only=SHARED, workers=3, parallel_min_rows=10 ** 12)
+    assert many.timings["mode"] == "serial" and many.timings["rule_threads"] == 3
+    assert len(one.findings) > 10_000
+    assert_same_findings(one.findings, many.findings)
+    monkeypatch.setenv("RENEWAL_PLANNER_NUMBA", "0")
+    plain = run_checks(CITY_100K, only=SHARED, workers=1)
+    assert_same_findings(one.findings, plain.findings)
+
+
 @pytest.mark.parametrize("mode", ["fork", "thread"])
 def test_cancel_during_a_parallel_run_writes_nothing(demo, tmp_path, monkeypatch, mode):
     from renewal_planner.tools import check, results

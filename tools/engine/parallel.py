@@ -43,3 +43,28 @@ def map_spans(fn, n: int, threads: int, min_chunk: int = MIN_CHUNK):
     with ThreadPoolExecutor(max_workers=len(sp), thread_name_prefix="rp-rule") as ex:
         futs = [ex.submit(fn, s, e) for s, e in sp]
         return [f.result() for f in futs]
+
+
+def map_ordered(fn, items, threads: int):
+    """fn(*item) for each item of an iterator (chunks a generator yields), in
+    order, with up to ``threads`` chunks in work at a time while the
+    generator makes the next ones."""
+    if threads <= 1:
+        for it in items:
+            yield fn(*it)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rp-rule") as ex:
+        pending = deque()
+        try:
+            for it in items:
+                pending.append(ex.submit(fn, *it))
+                while len(pending) > threads:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()

@@ -259,6 +259,8 @@ def _group_min(la, lb, val, n):
 def check_horizontal_clearance(ctx, chunk: int = 1 << 17):
     import shapely
 
+    from .parallel import map_ordered, rule_threads
+
     rules = ctx.rules
     pm = ctx.pipes
     f = pm.frame
@@ -276,8 +278,7 @@ def check_horizontal_clearance(ctx, chunk: int = 1 << 17):
     # boxes grown by g each (a hair more for rounding) cannot miss a near pair
     half = w / 2.0 + acc
     grow = (max_req / 2.0 + half[line]) * (1 + 1e-9) + 1e-9
-    eis, ejs, ds = [], [], []
-    for i, j in E.pairs(grow, chunk):
+    def measure(i, j):
         d = _segment_distance(E, i, j)
         li, lj = line[i], line[j]
         if tab.ok:
@@ -287,9 +288,13 @@ def check_horizontal_clearance(ctx, chunk: int = 1 << 17):
             keep = (d - w[li] / 2.0 - w[lj] / 2.0 - (accu[li] + accu[lj]) < req) | (d <= 1e-9)
         else:
             keep = d - half[li] - half[lj] < max_req
-        eis.append(i[keep])
-        ejs.append(j[keep])
-        ds.append(d[keep])
+        return i[keep], j[keep], d[keep]
+
+    eis, ejs, ds = [], [], []
+    for i, j, d in map_ordered(measure, E.pairs(grow, chunk), rule_threads(ctx)):
+        eis.append(i)
+        ejs.append(j)
+        ds.append(d)
         ctx.check_cancelled()
     if not eis:
         return _empty(H_RULE)

@@ -22,6 +22,7 @@ import numpy as np
 PIPES = "pipe_segment"
 ROADS = "planned_road"
 CHUNK = 2_000_000  # rows of the big (segment, edge) temporaries per chunk
+ROAD_CHUNK = 2000  # pipe_under_road: at least this many roads per thread
 
 
 # ---------------------------------------------------------------------------
@@ -443,8 +444,15 @@ def check_pipe_under_road(ctx):
     finding when the length inside the road grown by u = pipe acc_h + road
     plan acc exceeds min_length_m; certain when the length inside the road
     shrunk by u does. Geometry: the stretches inside (within u of the road for
-    a near miss)."""
+    a near miss).
+
+    The roads are split into contiguous runs worked on in threads (each
+    (pipe, road) pair belongs to one road): the same rows in the same order
+    whatever the number of threads."""
+    import shapely
+
     from .findings import new_findings
+    from .parallel import map_spans, rule_threads
 
     rule = "pipe_under_road"
     rules = ctx.rules
@@ -454,38 +462,52 @@ def check_pipe_under_road(ctx):
     if len(roads) == 0 or len(pf) == 0:
         return _empty(rule)
     min_len = rules.get(rule, "min_length_m")
+    thr = float(min_len.value)
     acc_p = pf["acc_h"].to_numpy(float)
     acc_r = ctx.plan_acc_h(roads)
     pg = pf.geometry.to_numpy()
     rg = roads.geometry.to_numpy()
     dmax = float(np.nanmax(acc_p)) + float(np.nanmax(acc_r))
-    ip, ir = bbox_pairs(pg, rg, dmax)
-    u = np.nan_to_num(acc_p[ip] + acc_r[ir])
     ctx.progress(0.0, rule)
+    # shared by the threads, built before them: the pipe tree, the road edges
+    # and their tree, the prepared roads
+    tree = shapely.STRtree(pg)
+    b = shapely.bounds(rg)
+    boxes = shapely.box(b[:, 0] - dmax, b[:, 1] - dmax, b[:, 2] + dmax, b[:, 3] + dmax)
     segs = pm.segments
     edges = Edges(rg)
-    pc = clip_pairs(segs, edges, rg, ip, ir, u)
-    n = len(ip)
-    L = sum_by(pc.pair, pc.length * pc.inside, n)
-    Lmin = sum_by(pc.pair, pc.length * (pc.inside & ~pc.near), n)
-    Lmax = sum_by(pc.pair, pc.length * (pc.inside | pc.near), n)
-    thr = float(min_len.value)
-    is_f = Lmax > thr
-    cert = np.where(Lmin > thr, "certain", "possible")
-    f = np.nonzero(is_f)[0]
-    # geometry: the stretches inside, or within u of the road for a near miss
-    remap = np.full(n, -1)
-    remap[f] = np.arange(len(f))
-    g_in = piece_lines(segs, pc, pc.inside & is_f[pc.pair], remap[pc.pair], len(f))
-    none = np.array([x is None for x in g_in], dtype=bool)
-    if none.any():
-        miss = np.zeros(n, dtype=bool)
-        miss[f[none]] = True
-        g_near = piece_lines(segs, pc, pc.near & miss[pc.pair], remap[pc.pair], len(f))
-        g_in[none] = g_near[none]
-    return new_findings(rule, PIPES, pf["uid"].to_numpy(dtype=object)[ip[f]], ROADS,
-                        roads["uid"].to_numpy(dtype=object)[ir[f]], L[f], thr, "m",
-                        rules.severity(rule), cert[f], min_len.cite, g_in)
+    if len(edges):
+        edges.tree()
+    shapely.prepare(rg)
+
+    def part(r0, r1):
+        q, p = tree.query(boxes[r0:r1])
+        ip, ir = p.astype(np.int64), q.astype(np.int64) + r0
+        u = np.nan_to_num(acc_p[ip] + acc_r[ir])
+        pc = clip_pairs(segs, edges, rg, ip, ir, u)
+        n = len(ip)
+        L = sum_by(pc.pair, pc.length * pc.inside, n)
+        Lmin = sum_by(pc.pair, pc.length * (pc.inside & ~pc.near), n)
+        Lmax = sum_by(pc.pair, pc.length * (pc.inside | pc.near), n)
+        is_f = Lmax > thr
+        f = np.nonzero(is_f)[0]
+        # geometry: the stretches inside, or within u of the road for a near miss
+        remap = np.full(n, -1)
+        remap[f] = np.arange(len(f))
+        g_in = piece_lines(segs, pc, pc.inside & is_f[pc.pair], remap[pc.pair], len(f))
+        none = np.array([x is None for x in g_in], dtype=bool)
+        if none.any():
+            miss = np.zeros(n, dtype=bool)
+            miss[f[none]] = True
+            g_near = piece_lines(segs, pc, pc.near & miss[pc.pair], remap[pc.pair], len(f))
+            g_in[none] = g_near[none]
+        return ip[f], ir[f], L[f], Lmin[f] > thr, g_in
+
+    parts = map_spans(part, len(rg), rule_threads(ctx), min_chunk=ROAD_CHUNK)
+    ip, ir, L, cert, g_in = (np.concatenate([p[k] for p in parts]) for k in range(5))
+    return new_findings(rule, PIPES, pf["uid"].array.take(ip), ROADS,
+                        roads["uid"].array.take(ir), L, thr, "m",
+                        rules.severity(rule), np.where(cert, "certain", "possible"), min_len.cite, g_in)
 
 
 # ---------------------------------------------------------------------------
