@@ -94,7 +94,7 @@ def _import_streamed(project, files, layer, mapping, crs, encoding, batch, repor
     from . import mapping as mappingmod
 
     files = [files] if isinstance(files, (str, os.PathLike)) else list(files)
-    if len(files) != 1 or layer not in (None, "auto"):
+    if len(files) != 1 or layer not in (None, "auto") or _pg_store(project):  # PostGIS: per-record path
         return None
     path = os.fspath(files[0])
     fmt = readers.FORMATS.get(os.path.splitext(path)[1].lower())
