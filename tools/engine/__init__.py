@@ -190,6 +190,12 @@ def prepare_shared(ctx, ids):
         return pm
     if _NEEDS_SEGMENTS & set(ids):
         pm.segments
+    if {"tree_pipe_clearance", "building_clearance"} & set(ids):
+        from .plan_join import prepare_distinct
+
+        f = pm.frame
+        prepare_distinct(pm.distinct_cache(), f["utility"],
+                         {c: f[c] for c in ("burial", "diameter_mm", "pressure_mpa")})
     if _NEEDS_EDGES & set(ids):
         from .rule_pipe_pairs import edges_of
 

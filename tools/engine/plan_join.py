@@ -297,6 +297,15 @@ class Distinct:
         names = tuple(k for k in attrs_b if k in used)
         n = len(cls_b)
         hit = cache.get((n, names)) if cache is not None else None
+        full = cache.get("__full__") if cache is not None else None
+        if hit is None and full is not None and full[0] == n and set(names) <= set(full[1]):
+            # coarser than the combinations found once per run (prepare_shared):
+            # group those few representative rows, broadcast back
+            _, fnames, finv, ffirst = full
+            sub = self._group(pd, [_take(cls_b, ffirst)] + [_take(attrs_b[k], ffirst) for k in names])
+            inv = sub[0][finv]
+            first = ffirst[sub[1]]
+            hit = cache[(n, names)] = (inv, first)
         if hit is None:
             cols = [cls_b] + [attrs_b[k] for k in names]
             combo = np.zeros(n, np.int64)
@@ -323,6 +332,20 @@ class Distinct:
         self.attrs = {k: pick(v) for k, v in attrs_b.items() if k in used}
         self.rules, self.rule = rules, rule
 
+    @staticmethod
+    def _group(pd, cols):
+        """(row -> combination, a row of each combination) of the columns."""
+        n = len(cols[0])
+        combo = np.zeros(n, np.int64)
+        for v in cols:
+            c, k = _codes(v)
+            combo = combo * k + c
+        inv, uniq = pd.factorize(combo) if n else (np.zeros(0, np.int64), [])
+        inv = np.asarray(inv, np.int64)
+        first = np.zeros(len(uniq), np.int64)
+        first[inv[::-1]] = np.arange(n - 1, -1, -1)
+        return inv, first
+
     def __len__(self):
         return len(self.cls)
 
@@ -332,6 +355,21 @@ class Distinct:
         attrs = dict(self.attrs, **(extra or {}))
         val, ent = self.rules.lookup(self.rule, key, None, self.cls, attrs_b=attrs)
         return val[self.inv], ent[self.inv]
+
+
+def _take(v, rows):
+    return v.iloc[rows] if hasattr(v, "iloc") else np.asarray(v)[rows]
+
+
+def prepare_distinct(cache: dict, cls_b, attrs_b):
+    """Find the combinations of ``cls_b`` and every column of ``attrs_b`` once
+    (e.g. the pipes' class, diameter, pressure, burial): ``Distinct`` with
+    this ``cache`` then groups only those few rows for its own columns."""
+    import pandas as pd
+
+    names = tuple(attrs_b)
+    inv, first = Distinct._group(pd, [cls_b] + [attrs_b[k] for k in names])
+    cache["__full__"] = (len(cls_b), names, inv, first)
 
 
 def lookup_distinct(rules, rule, key, cls_b, attrs_b, cache=None):
