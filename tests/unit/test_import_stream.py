@@ -29,8 +29,13 @@ def _tables(project):
                                                "reason_zh, reason_en, raw FROM import_reject"), key=repr)
     out["import_batch"] = rows(project, "SELECT file_name, sha256, target_layer, crs_in, encoding, records_in, "
                                         "accepted, rejected, updated, unchanged, mapping FROM import_batch")
-    out["rtree"] = rows(project, "SELECT count(*) FROM rtree_pipe_point_geom")[0] + \
-        rows(project, "SELECT count(*) FROM rtree_pipe_segment_geom")[0]
+    for t in ("pipe_point", "pipe_segment"):
+        # the spatial index: same boxes per feature (float32 as SQLite stores them), and a valid tree
+        out[f"rtree_{t}"] = sorted(rows(project, f"SELECT p.uid, r.minx, r.maxx, r.miny, r.maxy FROM "
+                                                 f"rtree_{t}_geom r JOIN {t} p ON p.fid = r.id"), key=repr)
+        out[f"rtree_{t}_count"] = rows(project, f"SELECT count(*) FROM rtree_{t}_geom")
+        assert rows(project, f"SELECT rtreecheck('rtree_{t}_geom')") == [("ok",)]
+        out[f"{t}_count"] = rows(project, f"SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = '{t}'")
     return out
 
 
