@@ -228,8 +228,13 @@ def _crossings(px, py, x0, y0, x1, y1):
 
 
 def _group_min(pair, v, n):
+    """Smallest value per pair (inf for none). ``pair`` is non-decreasing (the
+    rows of PolyEdges.expand): one reduceat over the runs, no ufunc.at."""
     out = np.full(n, np.inf)
-    np.minimum.at(out, pair, v)
+    if len(pair) == 0:
+        return out
+    start = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    out[pair[start]] = np.minimum.reduceat(v, start)
     return out
 
 
@@ -259,8 +264,7 @@ def segment_polygon(ax, ay, bx, by, edges: PolyEdges, poly):
     dist = _group_min(pair, d, n)
     # the nearest point: the smallest t among the rows at the minimum distance
     at_min = d <= dist[pair]
-    tt = np.full(n, np.inf)
-    np.minimum.at(tt, pair[at_min], t[at_min])
+    tt = _group_min(pair, np.where(at_min, t, np.inf), n)
     tt = np.where(inside, 0.0, tt)
     return np.where(inside, 0.0, dist), tt
 
