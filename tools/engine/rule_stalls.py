@@ -40,14 +40,16 @@ def check_stall_over_structure(ctx):
     # only points with an appurtenance of the list (or a hydrant) take part:
     # select them on the (Arrow) column first, convert the few
     app_s = pts["appurtenance"]
-    is_h = (app_s == HYDRANT).to_numpy(dtype=bool, na_value=False)
-    is_c = app_s.isin(list(apps.value)).to_numpy(dtype=bool, na_value=False)
-    take = np.flatnonzero(is_h | is_c)
+    take = np.flatnonzero(app_s.isin(list(apps.value) + [HYDRANT]).to_numpy(dtype=bool, na_value=False))
     if len(take) == 0:
         return empty_findings()
     app_s = app_s.iloc[take]
-    is_h = is_h[take]
-    size = pts["cover_size"].to_numpy(dtype=float, na_value=np.nan)[take]
+    is_h = (app_s == HYDRANT).to_numpy(dtype=bool, na_value=False)
+
+    def column(name):  # the taken rows only, then converted
+        return pts[name].iloc[take].to_numpy(dtype=float, na_value=np.nan)
+
+    size = column("cover_size")
     default = _map(app_s, covers.value)
     own = np.isfinite(size) & (size > 0)
     radius = np.where(own, size, default) / 2.0
@@ -55,9 +57,9 @@ def check_stall_over_structure(ctx):
     # point uncertainty: own acc_h, else CJJ 61 from the depth
     gen = "general"
     hmin = float(rules.value(gen, "acc_min_depth_m"))
-    depth = pts["depth"].to_numpy(dtype=float, na_value=np.nan)[take]
+    depth = column("depth")
     H = np.maximum(np.nan_to_num(depth, nan=hmin), hmin)
-    acc = pts["acc_h"].to_numpy(dtype=float, na_value=np.nan)[take]
+    acc = column("acc_h")
     acc = np.where(np.isfinite(acc), acc, float(rules.value(gen, "acc_h_per_depth")) * H)
     acc_s = np.nan_to_num(ctx.plan_acc_h(stalls))
     ok = np.isfinite(required)
