@@ -770,61 +770,113 @@ def _py_values(pd, np, s):
 
 
 def read_conflict_state(project: str, ids=None, area=None):
-    """[(conflict_id, fid, review, previous_review, geometry, rule_id)] of the conflict table.
+    """DataFrame (conflict_id, fid, review, previous_review, rule_id, g) of the
+    stored findings a merge can touch.
 
-    With ``area`` (a shapely geometry, an area run) only the rows a merge of
-    that run can touch: those whose conflict_id is in ``ids`` (the run's
-    findings) or whose geometry intersects ``area`` (GiST-filtered in SQL), so
-    a one-area check does not read the whole city's findings.
+    Without ``area`` (a whole run): every row, without geometry (``g`` None).
+    With ``area`` (a shapely geometry, an area run): the rows whose
+    conflict_id is in ``ids`` (the run's findings; unique index) and, with
+    their geometry, those intersecting ``area`` (GiST: ``&&`` on the area's
+    envelope, then ST_Intersects): two indexed queries, so a one-area check
+    does not read the whole city's findings.
     """
+    import io as _io
+
     import numpy as np
+    import pandas as pd
     import shapely
 
     sql = _sql()
     p = PgProject(project)
-    q = sql.SQL("SELECT conflict_id, fid, review, previous_review, ST_AsBinary(geom), rule_id FROM {}").format(
-        sql.Identifier(p.schema, "conflict"))
-    params = []
-    if area is not None:
-        srid = parse_srid(project_crs(project))
-        q += sql.SQL(" WHERE conflict_id = ANY(%s) OR ST_Intersects(geom, ST_GeomFromWKB(%s, {}))").format(
-            sql.Literal(srid))
-        params = [[str(i) for i in (ids if ids is not None else [])], shapely.to_wkb(area)]
+    t = sql.Identifier(p.schema, "conflict")
+    cols = ["conflict_id", "fid", "review", "previous_review", "rule_id"]
+    sel = sql.SQL(", ").join(map(sql.Identifier, cols))
     with _connection(p) as con:
-        rows = con.execute(q, params).fetchall()
-    geoms = shapely.from_wkb(np.array([bytes(r[4]) if r[4] is not None else None for r in rows], dtype=object)) \
-        if rows else []
-    return [(cid, fid, rv, prev, g, rule) for (cid, fid, rv, prev, _, rule), g in zip(rows, geoms)]
+        if area is None:
+            buf = _io.BytesIO()
+            with con.cursor().copy(sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT WITH (FORMAT csv)").format(
+                    sel, t)) as cp:
+                for chunk in cp:
+                    buf.write(chunk)
+            buf.seek(0)
+            df = pd.read_csv(buf, names=cols, dtype={c: object for c in cols if c != "fid"} | {"fid": "int64"},
+                             keep_default_na=False, na_values=[""]) if buf.getbuffer().nbytes else \
+                pd.DataFrame({c: pd.Series([], dtype="int64" if c == "fid" else object) for c in cols})
+            df = df.astype({c: object for c in cols if c != "fid"})
+            for c in ("previous_review",):
+                df[c] = df[c].where(df[c].notna(), None)
+            df["g"] = None
+            return df
+        srid = parse_srid(project_crs(project))
+        rows = con.execute(sql.SQL("SELECT {}, NULL FROM {} WHERE conflict_id = ANY(%s)").format(sel, t),
+                           [[str(i) for i in (ids if ids is not None else [])]]).fetchall()
+        rows += con.execute(sql.SQL(
+            "SELECT {}, ST_AsBinary(geom) FROM {} WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, {}) "
+            "AND ST_Intersects(geom, ST_GeomFromWKB(%s, {}))").format(
+            sel, t, sql.Literal(srid), sql.Literal(srid)),
+            [*map(float, area.bounds), shapely.to_wkb(area)]).fetchall()
+    df = pd.DataFrame(rows, columns=cols + ["wkb"]).drop_duplicates("fid").reset_index(drop=True)
+    wkb = np.array([bytes(b) if b is not None else None for b in df["wkb"]], dtype=object)
+    df["g"] = list(shapely.from_wkb(wkb)) if len(df) else []
+    return df.drop(columns="wkb")
 
 
-def write_merge(project: str, measure_cols, updates, inserts, stale):
-    """Apply a planned merge (tools/results.py) in one transaction."""
+def write_run(project: str, measure_cols, data, geoms, stale_fid, stale_prev, now) -> None:
+    """Write a planned merge (tools/results.py) set-based, in one transaction.
+
+    ``data``: one row per finding (ord, conflict_id, measure columns, fid of
+    the stored row or NA for a new finding, review, previous_review);
+    ``geoms`` its geometries. The rows go in with one CSV COPY into a
+    temporary table, then one UPDATE (findings seen again), one INSERT (new
+    findings, in the run's order) and one UPDATE (stale -> resolved).
+    """
+    import csv
+    import io as _io
+
+    import numpy as np
+    import shapely
+
     psycopg = _psycopg()
     sql = _sql()
     p = PgProject(project)
     t = sql.Identifier(p.schema, "conflict")
     srid = parse_srid(project_crs(project))
-    geom = sql.SQL("ST_SetSRID(ST_GeomFromWKB(%s), {})").format(sql.Literal(srid))
+    out = data.copy()
+    g = shapely.set_srid(np.asarray(geoms, dtype=object), srid) if len(out) else np.empty(0, dtype=object)
+    out["geom"] = shapely.to_wkb(g, hex=True, include_srid=True) if len(out) else []
+    names = list(out.columns)
     mc = [sql.Identifier(c) for c in measure_cols]
-    set_cols = sql.SQL(", ").join(sql.SQL("{} = %s").format(c) for c in mc)
+    tmp = sql.Identifier("rp_run")
     with _connection(p, write=True) as con:
         try:
             with con.transaction():
-                cur = con.cursor()
-                if updates:
-                    cur.executemany(sql.SQL(
-                        "UPDATE {} SET {}, geom = {}, last_seen = %s, review = %s, previous_review = %s "
-                        "WHERE fid = %s").format(t, set_cols, geom), updates)
-                if inserts:
-                    cur.executemany(sql.SQL(
+                con.execute("DROP TABLE IF EXISTS pg_temp.rp_run")
+                con.execute(sql.SQL(
+                    "CREATE TEMPORARY TABLE rp_run AS SELECT 0::bigint AS ord, conflict_id, {}, "
+                    "fid, review, previous_review, geom FROM {} WITH NO DATA").format(
+                    sql.SQL(", ").join(mc), t))
+                if len(out):
+                    buf = _io.StringIO()
+                    out.to_csv(buf, header=False, index=False, na_rep="\\N", quoting=csv.QUOTE_MINIMAL)
+                    with con.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL {})").format(
+                            tmp, sql.SQL(", ").join(map(sql.Identifier, names)), sql.Literal("\\N"))) as cp:
+                        cp.write(buf.getvalue().encode("utf-8"))
+                    con.execute("ANALYZE pg_temp.rp_run")
+                    con.execute(sql.SQL(
+                        "UPDATE {} c SET {}, geom = r.geom, last_seen = %s, review = r.review, "
+                        "previous_review = r.previous_review FROM rp_run r "
+                        "WHERE r.fid IS NOT NULL AND c.fid = r.fid").format(
+                        t, sql.SQL(", ").join(sql.SQL("{} = r.{}").format(c, c) for c in mc)), [now])
+                    con.execute(sql.SQL(
                         "INSERT INTO {} (conflict_id, {}, geom, review, first_seen, last_seen) "
-                        "VALUES (%s, {}, {}, %s, %s, %s)").format(
-                        t, sql.SQL(", ").join(mc), sql.SQL(", ").join(sql.Placeholder() * len(mc)), geom),
-                        inserts)
-                if stale:
-                    cur.executemany(sql.SQL(
-                        "UPDATE {} SET review = 'resolved', previous_review = %s WHERE fid = %s").format(t),
-                        stale)
+                        "SELECT conflict_id, {}, geom, review, %s, %s FROM rp_run WHERE fid IS NULL "
+                        "ORDER BY ord").format(t, sql.SQL(", ").join(mc), sql.SQL(", ").join(mc)), [now, now])
+                if stale_fid:
+                    con.execute(sql.SQL(
+                        "UPDATE {} c SET review = 'resolved', previous_review = s.prev "
+                        "FROM unnest(%s::bigint[], %s::text[]) AS s(fid, prev) WHERE c.fid = s.fid").format(t),
+                        [list(map(int, stale_fid)), list(stale_prev)])
+                con.execute("DROP TABLE pg_temp.rp_run")
         except psycopg.Error as exc:
             raise _db_error(exc, p, layer="conflict") from None
 

@@ -50,80 +50,210 @@ def merge_run(project: str, run, area_geometry=None, now: str = None) -> dict:
     the key '_counts' (new, seen_again, resolved, reopened).
     """
     now = now or now_iso()
-    f = run.findings
     if _is_pg(project):
         return _merge_run_pg(project, run, area_geometry, now)
-    con = sqlite3.connect(project, timeout=30)
+    return _merge_run_gpkg(project, run, area_geometry, now)
+
+
+def _py_column(s) -> list:
+    """A findings column as Python values, None for missing (vectorised)."""
+    return s.to_numpy(dtype=object, na_value=None).tolist()
+
+
+def _plan(ex, ids, rule_ids, area_geometry):
+    """The merge decisions, vectorised.
+
+    ``ex``: DataFrame of the stored rows the run can touch (conflict_id, fid,
+    review, previous_review, rule_id and, for an area run, the decoded
+    geometry ``g``); ``ids``: the run's conflict_ids. Returns (pos, review,
+    prev, stale_fid, stale_prev, counts): ``pos`` is the stored row of each
+    finding (-1 = new), ``review``/``prev`` what each finding's row gets.
+    """
+    import pandas as pd
+
+    n = len(ids)
+    index = pd.Index(ex["conflict_id"].to_numpy(dtype=object))
+    pos = index.get_indexer(ids) if n and len(ex) else np.full(n, -1, dtype=np.int64)
+    seen = pos >= 0
+    review = np.full(n, "open", dtype=object)
+    prev = np.full(n, None, dtype=object)
+    old_review = ex["review"].to_numpy(dtype=object)
+    old_prev = ex["previous_review"].to_numpy(dtype=object)
+    r, pv = old_review[pos[seen]], old_prev[pos[seen]]
+    reopened = r == "resolved"  # it came back: restore the reviewer's decision
+    decided = pd.Series(pv, dtype=object).isin(REVIEWER_DECISIONS).to_numpy()
+    review[seen] = np.where(reopened, np.where(decided, pv, "open"), r)
+    prev[seen] = np.where(reopened, None, pv)
+    # findings of the rules run that no longer occur
+    mask = (~index.isin(ids) if n else np.ones(len(ex), dtype=bool)) & (old_review != "resolved") \
+        & ex["rule_id"].isin(list(rule_ids)).to_numpy()
+    if area_geometry is not None and len(ex):  # an area run only speaks for its area
+        import shapely
+
+        g = ex["g"].to_numpy(dtype=object)
+        hit = np.zeros(len(ex), dtype=bool)
+        cand = np.flatnonzero(mask & pd.notna(g))
+        if len(cand):
+            hit[cand] = shapely.intersects(np.asarray(list(g[cand]), dtype=object), area_geometry)
+        mask &= hit
+    stale_fid = ex["fid"].to_numpy()[mask]
+    sr = old_review[mask]
+    stale_prev = np.where(pd.Series(sr, dtype=object).isin(REVIEWER_DECISIONS).to_numpy(), sr, None)
+    counts = {"new": int((~seen).sum()), "seen_again": int(seen.sum()), "resolved": int(mask.sum()),
+              "reopened": int(reopened.sum())}
+    return pos, review, prev, stale_fid, stale_prev, counts
+
+
+_RTREE_TRIGGERS = ("rtree_{t}_geom_insert", "rtree_{t}_geom_update1", "rtree_{t}_geom_update2",
+                   "trigger_insert_feature_count_{t}")
+
+
+def _morton(x, y):
+    """Z-order keys of points (R-tree entries go in spatially sorted: few nodes touched)."""
+    def spread(v):
+        v = v.astype(np.uint64) & np.uint64(0xFFFF)
+        for s, m in ((8, 0x00FF00FF), (4, 0x0F0F0F0F), (2, 0x33333333), (1, 0x55555555)):
+            v = (v | (v << np.uint64(s))) & np.uint64(m)
+        return v
+
+    def q(v):
+        lo, hi = np.nanmin(v), np.nanmax(v)
+        return np.nan_to_num((v - lo) / ((hi - lo) or 1.0) * 65535.0)
+
+    return spread(q(x)) | (spread(q(y)) << np.uint64(1))
+
+
+def _bounds_rows(fids, geoms):
+    """R-tree rows (id, minx, maxx, miny, maxy) of the non-null, non-empty geometries, Z-ordered."""
+    import shapely
+
+    geoms = np.asarray(geoms, dtype=object)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if len(geoms) else np.zeros(0, bool)
+    b = shapely.bounds(geoms[ok]) if ok.any() else np.zeros((0, 4))
+    fids = np.asarray(fids)[ok]
+    order = np.argsort(_morton((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2), kind="stable") \
+        if len(b) else np.zeros(0, dtype=np.int64)
+    b = b[order]
+    return zip(fids[order].tolist(), b[:, 0].tolist(), b[:, 2].tolist(), b[:, 1].tolist(), b[:, 3].tolist())
+
+
+def _merge_run_gpkg(project, run, area_geometry, now):
+    """merge_run on a GeoPackage: one sqlite transaction (BEGIN IMMEDIATE: two runs
+    merge one after the other), set-based where it can be, R-tree kept in bulk
+    (GDAL's per-row R-tree triggers are set aside inside the transaction and put
+    back before it commits)."""
+    import json
+
+    import pandas as pd
+    import shapely
+
+    f = run.findings
+    n = len(f)
+    ids = _py_column(f["conflict_id"]) if n else []
+    geoms = f.geometry.to_numpy() if n else np.empty(0, dtype=object)
+    con = sqlite3.connect(project, timeout=30, isolation_level=None)
     gpkgblob.register_functions(con)
     try:
-        srs = _srs_id(con)
-        existing = {}
-        for cid, fid, review, prev, geom, rule in con.execute(
-                f"SELECT conflict_id, fid, review, previous_review, geom, rule_id FROM {TABLE}"):
-            existing[cid] = (fid, review, prev, geom, rule)
-        blobs = gpkgblob.to_blobs(f.geometry.to_numpy() if len(f) else [], srs)
-        updates, inserts, stale, reviews, counts = _plan_merge(
-            existing, f, run.rule_ids, area_geometry, gpkgblob.from_blob, blobs, now)
-        set_cols = ", ".join(f"{c} = ?" for c in MEASURE_COLS)
-        with con:
-            if updates:
+        con.execute("PRAGMA cache_size = -262144")
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            srs = _srs_id(con)
+            rtree = f"rtree_{TABLE}_geom"
+            has_rtree = con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (rtree,)).fetchone()
+            cols = ["fid", "conflict_id", "review", "previous_review", "rule_id"]
+            sel = ", ".join(f"c.{c}" for c in cols)
+            if area_geometry is None:
+                rows = con.execute(f"SELECT {sel}, c.geom FROM {TABLE} c").fetchall()
+                ex = pd.DataFrame(rows, columns=cols + ["geom"])
+            else:  # only the rows this run can touch: its own ids, and stored findings in the area
+                rows = con.execute(f"SELECT {sel}, c.geom FROM {TABLE} c WHERE c.conflict_id IN "
+                                   f"(SELECT value FROM json_each(?))", (json.dumps(ids),)).fetchall()
+                minx, miny, maxx, maxy = area_geometry.bounds
+                if has_rtree:
+                    rows += con.execute(
+                        f"SELECT {sel}, c.geom FROM {TABLE} c JOIN {rtree} r ON r.id = c.fid "
+                        "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
+                        (maxx, minx, maxy, miny)).fetchall()
+                else:
+                    rows += con.execute(f"SELECT {sel}, c.geom FROM {TABLE} c").fetchall()
+                ex = pd.DataFrame(rows, columns=cols + ["geom"]).drop_duplicates("fid")
+                ex["g"] = [gpkgblob.from_blob(b) for b in ex["geom"]]
+            ex = ex.reset_index(drop=True)
+            pos, review, prev, stale_fid, stale_prev, counts = _plan(ex, ids, run.rule_ids, area_geometry)
+            blobs = np.asarray(gpkgblob.to_blobs(geoms, srs) + [None], dtype=object)[:-1] \
+                if n else np.empty(0, dtype=object)
+            values = [_py_column(f[c]) for c in MEASURE_COLS] if n else [[] for _ in MEASURE_COLS]
+            saved = {}
+            for t in _RTREE_TRIGGERS:
+                name = t.format(t=TABLE)
+                row = con.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                                  (name,)).fetchone()
+                if row:
+                    saved[name] = row[0]
+                    con.execute(f'DROP TRIGGER "{name}"')
+            seen = np.flatnonzero(pos >= 0)
+            new = np.flatnonzero(pos < 0)
+            rtree_rows = []  # (fids, geometries) whose R-tree entry is (re)written
+            if len(seen):
+                fids = ex["fid"].to_numpy()[pos[seen]]
+                old = ex["geom"].to_numpy(dtype=object)[pos[seen]]
+                same = np.fromiter((a == b for a, b in zip(old, blobs[seen])), dtype=bool, count=len(seen))
+                set_cols = ", ".join(f"{c} = ?" for c in MEASURE_COLS)
+                for part, with_geom in ((seen[~same], True), (seen[same], False)):
+                    if not len(part):
+                        continue
+                    sub = [[v[i] for i in part.tolist()] for v in values]
+                    extra = [blobs[part].tolist()] if with_geom else []
+                    k = len(part)
+                    con.executemany(
+                        f"UPDATE {TABLE} SET {set_cols}{', geom = ?' if with_geom else ''}, last_seen = ?, "
+                        f"review = ?, previous_review = ? WHERE fid = ?",
+                        zip(*sub, *extra, [now] * k, review[part].tolist(), prev[part].tolist(),
+                            ex["fid"].to_numpy()[pos[part]].tolist()))
+                changed = ~same
+                if changed.any():
+                    ch_f, ch_g = fids[changed], geoms[seen[changed]]
+                    gone = shapely.is_missing(np.asarray(ch_g, dtype=object)) | shapely.is_empty(
+                        np.asarray(ch_g, dtype=object))
+                    if has_rtree and gone.any():
+                        con.executemany(f"DELETE FROM {rtree} WHERE id = ?", [(int(x),) for x in ch_f[gone]])
+                    rtree_rows.append((ch_f, ch_g))
+            if len(new):
+                start = max(con.execute("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = ?), 0)",
+                                        (TABLE,)).fetchone()[0],
+                            con.execute(f"SELECT COALESCE(MAX(fid), 0) FROM {TABLE}").fetchone()[0]) + 1
+                k = len(new)
+                new_fids = np.arange(start, start + k, dtype=np.int64)
+                idx = new.tolist()
+                sub = [[v[i] for i in idx] for v in values] if k < n else values
                 con.executemany(
-                    f"UPDATE {TABLE} SET {set_cols}, geom = ?, last_seen = ?, review = ?, "
-                    f"previous_review = ? WHERE fid = ?", updates)
-            if inserts:
-                con.executemany(
-                    f"INSERT INTO {TABLE} (conflict_id, {', '.join(MEASURE_COLS)}, geom, review, "
-                    f"first_seen, last_seen) VALUES ({', '.join('?' * (len(MEASURE_COLS) + 5))})",
-                    inserts)
-            if stale:
-                con.executemany(
-                    f"UPDATE {TABLE} SET review = 'resolved', previous_review = ? WHERE fid = ?", stale)
+                    f"INSERT INTO {TABLE} (fid, conflict_id, {', '.join(MEASURE_COLS)}, geom, review, "
+                    f"first_seen, last_seen) VALUES ({', '.join('?' * (len(MEASURE_COLS) + 6))})",
+                    zip(new_fids.tolist(), [ids[i] for i in idx] if k < n else ids, *sub,
+                        blobs[new].tolist(), ["open"] * k, [now] * k, [now] * k))
+                rtree_rows.append((new_fids, geoms[new]))
+                con.execute("UPDATE gpkg_ogr_contents SET feature_count = feature_count + ? "
+                            "WHERE lower(table_name) = lower(?)", (k, TABLE))
+            if has_rtree and rtree_rows:
+                fids = np.concatenate([a for a, _ in rtree_rows])
+                gs = np.concatenate([np.asarray(b, dtype=object) for _, b in rtree_rows])
+                rows_ = _bounds_rows(fids, gs)
+                con.executemany(f"INSERT OR REPLACE INTO {rtree} VALUES (?, ?, ?, ?, ?)", rows_)
+            if len(stale_fid):
+                con.executemany(f"UPDATE {TABLE} SET review = 'resolved', previous_review = ? WHERE fid = ?",
+                                zip(stale_prev.tolist(), stale_fid.tolist()))
+            for sql in saved.values():
+                con.execute(sql)
             con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (now, TABLE))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        reviews = dict(zip(ids, review.tolist()))
         reviews["_counts"] = counts
         return reviews
     finally:
         con.close()
-
-
-def _plan_merge(existing, f, rule_ids, area_geometry, decode, geoms, now):
-    """What a merge changes: (updates, inserts, stale, reviews, counts).
-
-    ``existing``: {conflict_id: (fid, review, previous_review, stored geometry,
-    rule_id)}; ``decode`` turns a stored geometry into a shapely one; ``geoms``
-    are the findings' geometries as the store writes them.
-    """
-    reviews = {}
-    inserts, updates = [], []
-    counts = {"new": 0, "seen_again": 0, "resolved": 0, "reopened": 0}
-    cols = {c: f[c].to_numpy() if len(f) else [] for c in MEASURE_COLS + ["conflict_id"]}
-    for i in range(len(f)):
-        cid = cols["conflict_id"][i]
-        values = [_val(cols[c][i]) for c in MEASURE_COLS]
-        if cid in existing:
-            fid, review, prev, _, _ = existing[cid]
-            if review == "resolved":  # it came back: restore the reviewer's decision
-                review, prev = (prev if prev in REVIEWER_DECISIONS else "open"), None
-                counts["reopened"] += 1
-            counts["seen_again"] += 1
-            updates.append(values + [geoms[i], now, review, prev, fid])
-        else:
-            review = "open"
-            counts["new"] += 1
-            inserts.append([cid] + values + [geoms[i], review, now, now])
-        reviews[cid] = review
-    seen = set(cols["conflict_id"]) if len(f) else set()
-    rule_ids = set(rule_ids)
-    stale = []  # (previous_review, fid) of findings of the rules run that no longer occur
-    for cid, (fid, review, prev, geom, rule) in existing.items():
-        if cid in seen or review == "resolved" or rule not in rule_ids:
-            continue
-        if area_geometry is not None:  # an area run only speaks for its area
-            g = decode(geom)
-            if g is None or not g.intersects(area_geometry):
-                continue
-        stale.append((review if review in REVIEWER_DECISIONS else None, fid))
-    counts["resolved"] = len(stale)
-    return updates, inserts, stale, reviews, counts
 
 
 def _is_pg(project) -> bool:
@@ -131,20 +261,31 @@ def _is_pg(project) -> bool:
 
 
 def _merge_run_pg(project, run, area_geometry, now):
-    """merge_run on a PostGIS project: read the table, plan, write in one transaction
-    (inside the check's pg.session() when there is one, so reads and writes share it)."""
-    import shapely
+    """merge_run on a PostGIS project: the stored state the run can touch is read
+    (no geometry for a whole run; for an area run, the run's ids and the area's
+    findings by index), planned as for a GeoPackage, and written set-based (COPY
+    into a temporary table, then one UPDATE, one INSERT, one UPDATE) in one
+    transaction (inside the check's pg.session() when there is one)."""
+    import pandas as pd
 
     from ..layers import pg
 
     f = run.findings
-    existing = {cid: (fid, review, prev, geom, rule)
-                for cid, fid, review, prev, geom, rule in pg.read_conflict_state(
-                    project, ids=f["conflict_id"].tolist() if len(f) else [], area=area_geometry)}
-    wkb = list(shapely.to_wkb(f.geometry.to_numpy())) if len(f) else []
-    updates, inserts, stale, reviews, counts = _plan_merge(
-        existing, f, run.rule_ids, area_geometry, lambda g: g, wkb, _pg_time(now))
-    pg.write_merge(project, MEASURE_COLS, updates, inserts, stale)
+    n = len(f)
+    ids = _py_column(f["conflict_id"]) if n else []
+    ex = pg.read_conflict_state(project, ids=ids, area=area_geometry)
+    pos, review, prev, stale_fid, stale_prev, counts = _plan(ex, ids, run.rule_ids, area_geometry)
+    data = pd.DataFrame({"ord": np.arange(n, dtype=np.int64), "conflict_id": ids})
+    for c in MEASURE_COLS:
+        data[c] = f[c].to_numpy() if n else []
+    fid = pd.Series(ex["fid"].to_numpy()[pos] if n and len(ex) else np.zeros(n, dtype=np.int64),
+                    dtype="Int64")
+    data["fid"] = fid.where(pos >= 0, pd.NA) if n else fid
+    data["review"] = review
+    data["previous_review"] = prev
+    pg.write_run(project, MEASURE_COLS, data, f.geometry.to_numpy() if n else [],
+                 stale_fid.tolist(), stale_prev.tolist(), _pg_time(now))
+    reviews = dict(zip(ids, review.tolist()))
     reviews["_counts"] = counts
     return reviews
 
