@@ -172,3 +172,46 @@ def test_possible_findings_say_so_and_no_message_claims_less_than():
     assert en[1] == "tree T2 is 0.50 m from the edge of pipe RQ1 (required at least 1.20 m)"
     for tzh, ten in MESSAGES.values():
         assert "less than" not in ten and "小于" not in tzh
+
+
+def test_rtree_follows_moved_and_new_findings(project, monkeypatch):
+    """The R-tree is kept in bulk (triggers set aside): GDAL's spatial filter must
+    see moved findings where they are now, new ones, and nothing where they were."""
+    from osgeo import ogr
+
+    path, fake = project
+    fake.pairs = [("T1", "JS1", 0.5), ("T2", "JS1", 0.9)]
+    run(path)  # findings at (0 0) and (1 1)
+    moved = FakeRule()
+    moved.pairs = [("T1", "JS1", 0.5), ("T2", "JS1", 0.9), ("T3", "JS1", 0.2)]
+    real = moved.__call__
+
+    def shifted(ctx):
+        f = real(ctx)
+        f["geometry"] = [Point(0, 0), Point(10, 10), Point(20, 20)]  # T2 moved, T3 new
+        return f
+
+    monkeypatch.setattr(engine, "rule_function", lambda rid: shifted)
+    rows, counts = run(path)
+    assert counts == {"new": 1, "seen_again": 2, "resolved": 0, "reopened": 0}
+
+    def uids_in(x0, y0, x1, y1):
+        ds = ogr.Open(path)
+        lyr = ds.GetLayerByName("conflict")
+        lyr.SetSpatialFilterRect(x0, y0, x1, y1)
+        return sorted(f.GetField("uid_a") for f in lyr)
+
+    assert uids_in(0.5, 0.5, 1.5, 1.5) == []
+    assert uids_in(9.5, 9.5, 10.5, 10.5) == ["T2"]
+    assert uids_in(19.5, 19.5, 20.5, 20.5) == ["T3"]
+    assert uids_in(-0.5, -0.5, 0.5, 0.5) == ["T1"]
+    ds = ogr.Open(path)
+    assert ds.GetLayerByName("conflict").GetFeatureCount() == 3
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                       "AND tbl_name = 'conflict'")}
+    assert {"rtree_conflict_geom_insert", "rtree_conflict_geom_update1", "rtree_conflict_geom_update2",
+            "trigger_insert_feature_count_conflict"} <= names  # put back
+    assert con.execute("SELECT count(*) FROM rtree_conflict_geom").fetchone()[0] == 3
