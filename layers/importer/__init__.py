@@ -56,7 +56,7 @@ def import_files(project, files, layer="auto", mapping=None, crs=None, encoding=
     ``report``: a path (.html or .xlsx); both an HTML report and an XLSX of
     the rejects are written per batch.
 
-    ``stream``: True streams a single CSV point table (chunked, vectorised,
+    ``stream``: True streams a single CSV point table or shapefile of lines (chunked, vectorised,
     written as it goes inside one transaction; stream.py), None does so for
     files of STREAM_MIN_BYTES and more, False never; files the streaming path
     does not take are planned record by record.
@@ -122,9 +122,9 @@ def _import_streamed(project, files, layer, mapping, crs, encoding, batch, repor
     meta = {"batch_id": _batch_id(batch, 0, 1, sha, set(earlier)), "file_name": os.path.basename(path),
             "sha256": sha, "uploaded_by": uploaded_by or _user(), "started_at": _now()}
     try:
-        plan = stream.import_csv(project, path, user_map, crs or user_map.get("crs"), project_crs, enc, meta,
-                                 earlier, progress=progress, is_cancelled=is_cancelled,
-                                 default_name=os.path.splitext(os.path.basename(path))[0])
+        plan = stream.import_file(project, path, fmt, user_map, crs or user_map.get("crs"), project_crs, enc,
+                                  meta, earlier, progress=progress, is_cancelled=is_cancelled,
+                                  default_name=os.path.splitext(os.path.basename(path))[0])
     except stream.Fallback:
         return None
     s = summary(plan, meta, written=not meta["duplicate_of"])

@@ -1,12 +1,13 @@
-"""Streaming import of large survey point tables (CSV): chunked, vectorised, one transaction.
+"""Streaming import of large survey deliveries: chunked, columnar, one transaction.
 
-Same result as the per-record path (validate.plan_source + batch.write_plans):
-the per-record converters are the oracle and are called here too, once per
-distinct value (memoised) for the columns where values repeat (codes, sizes,
-materials...), and replaced by vectorised equivalents only where they are
-provably the same (plain decimal numbers, plain ASCII text).
+CSV point tables (管线点成果表) and shapefiles of pipe lines. Same result as the
+per-record path (validate.plan_source + batch.write_plans), which the tests use
+as the oracle: the per-record converters are called here too, once per DISTINCT
+value (memoised, mapped back to the rows by factorize codes), and replaced by
+vectorised equivalents (arrow regex + cast) only where they are provably the
+same (plain decimal numbers, plain ASCII text).
 
-Three passes over the file, each in chunks (memory flat in the file size
+CSV, three passes over the file, each in chunks (memory flat in the file size
 except the point index below):
   A. point numbers and coordinates -> the X/Y swap and zone-prefix decision
      (coords.table_crs on all coordinates, as the per-record path);
@@ -14,17 +15,22 @@ except the point index below):
      quarantined as they go;
   C. the connections (连接方向): one segment record per connected point,
      resolved against the point index; written / quarantined as they go.
+Shapefile of lines (import_shp): one pass, pyogrio arrow batches, geometry
+checks vectorised with shapely, uids from the geometry, duplicates by a numpy key.
 All writes happen inside ONE sqlite transaction on the project: the import
-finishes or changes nothing.
+finishes or changes nothing. The R-trees of the (empty) layers are packed
+directly at the end (rtree_bulk.py), their entries waiting in a temp table.
 
 Point index: per point row 8+8 bytes (east, north) + 4 (uid number) + 1 (ok),
 per distinct point number a dict entry (~100 bytes with the string) and per
-accepted point 8+8+8 (x, y, depth) + 2x8 (utility, subclass references) + 4.
+accepted point 8+8+8 (x, y, depth) + 2x8 (utility, subclass references) + 4;
+8 bytes a segment for the merged-duplicate keys.
 
-Not streamed (falls back to the per-record path, ``Fallback``): other formats
-(the shapefile is not streamed yet), line tables (起点/终点 columns), files
-whose CSV framing needs the Python csv module (ragged rows, skipinitialspace,
-BOMs, multi-line headers), several files in one call.
+Not streamed (falls back to the per-record path, ``Fallback``): other formats,
+line tables (起点/终点 columns), files whose CSV framing needs the Python csv
+module (ragged rows, skipinitialspace, BOMs, multi-line headers), shapefiles
+with point references, uid columns, date fields, NULL geometries or no EPSG
+CRS, several files in one call, a project that already holds pipes.
 """
 from __future__ import annotations
 
@@ -42,7 +48,7 @@ from ..errors import InputError
 from . import coords, mapping, readers, validate
 from .validate import POINT, SEGMENT, Problem
 
-CHUNK = 100_000
+CHUNK = 50_000
 _MISSING = object()
 _PLAIN_NUM = r"^-?[0-9]+(\.[0-9]+)?$"
 _SIZE_KEYS = {"diameter_mm", "width_mm", "height_mm", "holes_total", "cable_count"}
@@ -281,12 +287,12 @@ class Converter:
             if not len(todo):
                 continue
             if len(group) == 1:
-                codes, uniq = pd.factorize(cols[group[0]][todo])
+                codes, uniq = pd.factorize(cols[group[0]][todo], use_na_sentinel=False)
                 keys = list(uniq)
             else:
                 comb = np.zeros(len(todo), np.int64)
                 for c in group:
-                    cc, uu = pd.factorize(cols[c][todo])
+                    cc, uu = pd.factorize(cols[c][todo], use_na_sentinel=False)
                     comb = comb * (len(uu) + 1) + cc
                 _, first, codes = np.unique(comb, return_index=True, return_inverse=True)
                 codes = codes.ravel()
@@ -346,7 +352,7 @@ class Converter:
 # ---------------------------------------------------------------- the import
 
 def eligible(path, fmt):
-    return fmt == "csv"
+    return fmt in ("csv", "shp")
 
 
 def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, earlier, progress=None,
@@ -912,3 +918,277 @@ def _pycol(v):
     if v.dtype != object or set(map(type, lst)) <= _PLAIN_TYPES:
         return lst
     return [_py(x) for x in lst]
+
+
+# ---------------------------------------------------------------- shapefiles of pipe lines
+
+_GTYPES = ["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+           "GeometryCollection"]
+
+
+def import_file(project, path, fmt, *a, **k):
+    """The streamed import of one file (``fmt`` 'csv' or 'shp'); Fallback when it does not apply."""
+    return import_csv(project, path, *a, **k) if fmt == "csv" else import_shp(project, path, *a, **k)
+
+
+def _shp_batches(path, enc, columns):
+    """(record numbers, {column: numpy object array of Python values}, geometries) in chunks."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import shapely
+    from pyogrio.raw import open_arrow
+
+    no = 0
+    with open_arrow(path, encoding=enc, batch_size=CHUNK, use_pyarrow=True) as (meta, reader):
+        for b in reader:
+            gcol = meta["geometry_name"] or "wkb_geometry"
+            if gcol not in b.schema.names:
+                gcol = b.schema.names[-1]
+            n = b.num_rows
+            if not n:
+                continue
+            cols = {}
+            for c in columns:
+                a = b.column(c)
+                if pa.types.is_date(a.type) or pa.types.is_timestamp(a.type) or pa.types.is_time(a.type):
+                    raise Fallback("date fields")
+                if pa.types.is_floating(a.type) and pc.any(pc.is_nan(a)).as_py():
+                    raise Fallback("NaN in a numeric field")
+                v = np.empty(n, dtype=object)
+                v[:] = a.to_pylist()
+                cols[c] = v
+            g = b.column(gcol)
+            if g.null_count:
+                raise Fallback("records without geometry")
+            geoms = shapely.from_wkb(np.asarray(g.to_numpy(zero_copy_only=False), dtype=object))
+            nos = np.arange(no + 1, no + n + 1)
+            no += n
+            yield nos, cols, geoms
+
+
+def _line_geometries(g0, crs_from, crs_to):
+    """validate._geometries for line records, vectorised: (geometries in crs_to, problems per row)."""
+    import shapely
+
+    n = len(g0)
+    t = shapely.get_type_id(g0)
+    g = g0.copy()
+    one = (t >= 4) & (t <= 6) & (shapely.get_num_geometries(g0) == 1)
+    if one.any():
+        g[one] = shapely.get_geometry(g0[one], 0)
+    ml = (shapely.get_type_id(g) == 5)
+    if ml.any():
+        merged = shapely.line_merge(g[ml])
+        lm = shapely.get_type_id(merged) == 1
+        idx = np.flatnonzero(ml)[lm]
+        g[idx] = merged[lm]
+    out, inside = coords.geometry_to_project(g, crs_from, crs_to)
+    probs = np.empty(n, dtype=object)
+    empty = shapely.is_empty(g)
+    tg = shapely.get_type_id(g)
+    xy, ix = shapely.get_coordinates(g, return_index=True)
+    finite = np.ones(n, bool)
+    np.logical_and.at(finite, ix, np.isfinite(xy).all(axis=1))
+    first = np.full(n, -1)
+    if len(ix):
+        starts = np.flatnonzero(np.r_[True, ix[1:] != ix[:-1]])
+        first[ix[starts]] = starts
+    length = shapely.length(out)
+    for i in np.flatnonzero(empty | (tg != 1) | ~finite | ~inside | ~(length > 0)):
+        if empty[i]:
+            p = Problem("invalid_geometry", "geometry", None, "empty / 空几何")
+        elif tg[i] != 1:
+            name = _GTYPES[tg[i]] if 0 <= tg[i] < len(_GTYPES) else str(tg[i])
+            p = Problem("invalid_geometry", "geometry", name, f"{name}, expected LineString")
+        elif not finite[i]:
+            p = Problem("invalid_geometry", "geometry", None, "non-finite coordinates")
+        elif not inside[i]:
+            x, y = xy[first[i]]
+            p = Problem("outside_crs_area", "geometry", f"{x:.3f}, {y:.3f}", crs_from)
+        else:
+            p = Problem("invalid_geometry", "geometry", None, "zero length / 长度为零")
+        probs[i] = [p]
+    return out, probs
+
+
+def import_shp(project, path, user_map, crs_opt, project_crs, encoding, meta, earlier, progress=None,
+               is_cancelled=None, default_name=None):
+    """Plan and write one shapefile of pipe lines (pipe_segment) in one transaction, in chunks."""
+    import hashlib
+
+    import pyogrio
+    import shapely
+
+    from . import batch as batchmod
+
+    enc, how = readers._shp_encoding(path, encoding)
+    try:
+        info = pyogrio.read_info(path, encoding=enc)
+    except Exception:  # noqa: BLE001 - the per-record reader says what is wrong
+        raise Fallback("unreadable") from None
+    if info["geometry_type"] not in ("LineString", "MultiLineString") or not info["features"]:
+        raise Fallback("not a line layer")
+    src_crs = info["crs"]
+    if not src_crs or not re.fullmatch(r"EPSG:\d+", src_crs):
+        raise Fallback("CRS without an EPSG code")
+    columns = [str(c) for c in info["fields"]]
+    colmap = mapping.apply_mapping(columns, user_map)
+    targets = set(colmap.values())
+    if {"start_uid", "end_uid", "east", "north", "connect", "uid"} & targets:
+        raise Fallback("point references or uids: per-record path")
+    plan = StreamPlan(path, "shp", src_crs, enc, {"columns": colmap,
+                                                  **{k: v for k, v in (user_map or {}).items() if k != "columns"}})
+    plan.notes.append(f"encoding {enc}: {how}")
+    if crs_opt and coords.crs(src_crs) != coords.crs(crs_opt):
+        plan.notes.append(f"the file's CRS {src_crs} is used; --crs {crs_opt} is ignored")
+    vmap = (user_map or {}).get("values") or {}
+    conv = Converter(colmap, vmap)
+    model = schema.model()
+    sfields = conv.sfields
+    layer_name = info.get("layer_name") or os.path.splitext(os.path.basename(path))[0]
+    forced_u = mapping.utility_of(user_map.get("utility"), vmap) if user_map and user_map.get("utility") else None
+    fmt_u = mapping.config().get("format_utility", {}).get("shp")
+    cand_u = None
+    for cand in (forced_u, mapping.utility_from_name(layer_name), mapping.utility_from_name(default_name),
+                 (fmt_u, None) if fmt_u else None):
+        if cand and cand[0]:
+            cand_u = cand
+            break
+    user_sub = mapping.code_of("subclass", user_map["subclass"], vmap.get("subclass")) \
+        if user_map and user_map.get("subclass") else None
+    deftab = mapping.config()["depth_ref_by_utility"]
+    digits = mapping.check_value("geometry_uid_digits")
+
+    def step(frac, msg):
+        if is_cancelled and is_cancelled():
+            from . import Cancelled
+            raise Cancelled("import cancelled; nothing was written")
+        if progress:
+            progress(frac, msg)
+
+    con = batchmod._connect(project)
+    for layer in (POINT, SEGMENT):
+        if con.execute(f"SELECT EXISTS (SELECT 1 FROM {layer})").fetchone()[0]:
+            con.close()
+            raise Fallback("the project holds pipes: per-record path (updates by uid)")
+    srs = {POINT: batchmod._srs(con, POINT), SEGMENT: batchmod._srs(con, SEGMENT)}
+    defaults = {lyr: {f.name: f.default for f in model.layer(lyr).fields} for lyr in (POINT, SEGMENT)}
+    fieldnames = {lyr: [f.name for f in model.layer(lyr).fields if f.name not in ("source", "updated_at")]
+                  for lyr in (POINT, SEGMENT)}
+    now = batchmod.now_iso()
+    w = _Writer(con, srs, fieldnames, defaults, meta["batch_id"], now)
+    total = max(int(info["features"]), 1)
+    seen_k = np.empty(0, np.int64)     # uid keys (utility prefix, sha1 digits) of the accepted lines
+    seen_r = np.empty(0, np.int64)     # their record numbers
+    prefixes = {}
+    try:
+        con.execute("PRAGMA cache_size = -65536")
+        con.execute("BEGIN IMMEDIATE")
+        w.begin()
+        for nos, cols, g0 in _shp_batches(path, enc, columns):
+            n = len(nos)
+            vals, extra, probs = conv.convert(cols, n)
+            uv, up = vals.setdefault("utility", (np.empty(n, dtype=object), np.zeros(n, bool)))
+            sv, sp = vals.setdefault("subclass", (np.empty(n, dtype=object), np.zeros(n, bool)))
+            if cand_u:
+                for i in np.flatnonzero(~(uv.astype(bool))):
+                    uv[i], up[i] = cand_u[0], True
+                    if cand_u[1] and not sv[i]:
+                        sv[i], sp[i] = cand_u[1], True
+            if user_sub:
+                for i in np.flatnonzero(~sv.astype(bool)):
+                    sv[i], sp[i] = user_sub, True
+            for i in np.flatnonzero(np.array([isinstance(u, tuple) for u in uv], bool)):
+                u = uv[i]
+                uv[i] = u[0]
+                if not sv[i]:
+                    sv[i], sp[i] = u[1], True
+            clean = probs == None  # noqa: E711
+            gi = np.flatnonzero(clean)
+            geoms = np.empty(n, dtype=object)
+            if len(gi):
+                out, gp = _line_geometries(g0[gi], src_crs, project_crs)
+                geoms[gi] = out
+                for j in np.flatnonzero(gp != None):  # noqa: E711
+                    probs[gi[j]] = gp[j]
+            for i in np.flatnonzero(~uv.astype(bool)):
+                p = probs[i] or []
+                if not any(q.field and q.code == "unknown_code" for q in p):
+                    p.append(Problem("missing_value", "utility"))
+                probs[i] = p
+            ok = np.array([not p for p in probs], bool)
+            acc = np.flatnonzero(ok)
+            # depth_ref where a depth is given and the file does not say
+            if len(acc):
+                dr_v, dr_p = vals.setdefault("depth_ref", (np.empty(n, dtype=object), np.zeros(n, bool)))
+                ds = vals.get("depth_start", (np.empty(n, dtype=object), None))[0]
+                de = vals.get("depth_end", (np.empty(n, dtype=object), None))[0]
+                need = ok & (dr_v == None) & ((ds != None) | (de != None))  # noqa: E711
+                ref = plan.mapping.get("depth_ref")
+                for i in np.flatnonzero(need):
+                    dr_v[i], dr_p[i] = ref or deftab.get(uv[i], deftab["default"]), True
+                # uid from the geometry (as validate._geom_uid), duplicates refused
+                xy, ix = shapely.get_coordinates(geoms[acc], return_index=True)
+                xy = np.round(xy, digits)
+                bounds = np.searchsorted(ix, np.arange(len(acc) + 1))
+                uids = np.empty(len(acc), dtype=object)
+                keys = np.empty(len(acc), np.int64)
+                for j, i in enumerate(acc):
+                    pre = f"{uv[i] or 'L'}-L"
+                    hx = hashlib.sha1(xy[bounds[j]:bounds[j + 1]].tobytes()).hexdigest()[:12]
+                    uids[j] = pre + hx
+                    keys[j] = (prefixes.setdefault(pre, len(prefixes)) << 48) | int(hx, 16)
+                _, firsts = np.unique(keys, return_index=True)
+                fresh = np.zeros(len(acc), bool)
+                fresh[firsts] = True
+                pos = np.searchsorted(seen_k, keys)
+                old = (pos < len(seen_k)) & (seen_k[np.minimum(pos, len(seen_k) - 1)] == keys) \
+                    if len(seen_k) else np.zeros(len(acc), bool)
+                fresh &= ~old
+                first_rec = {}
+                for j in np.flatnonzero(~fresh):
+                    if old[j]:
+                        rec0 = int(seen_r[pos[j]])
+                    else:
+                        rec0 = first_rec.get(keys[j])
+                        if rec0 is None:
+                            rec0 = int(nos[acc[np.flatnonzero(keys == keys[j])[0]]])
+                            first_rec[keys[j]] = rec0
+                    probs[acc[j]] = [Problem("duplicate_uid", "uid", uids[j], rec0)]
+                    ok[acc[j]] = False
+                o = np.argsort(np.r_[seen_k, keys[fresh]], kind="stable")
+                seen_r = np.r_[seen_r, nos[acc[fresh]]][o]
+                seen_k = np.r_[seen_k, keys[fresh]][o]
+                uid_v = np.empty(n, dtype=object)
+                uid_v[acc] = uids
+                vals["uid"] = (uid_v, np.zeros(n, bool))
+                vals["uid"][1][acc] = True
+                acc = np.flatnonzero(ok)
+            for i in np.flatnonzero(~ok):
+                raw = {c: cols[c][i] for c in columns}
+                raw.setdefault("_geometry", g0[i].wkt[:5000] if g0[i] is not None else None)
+                plan.reject(nos[i], SEGMENT, probs[i], raw)
+            svals = {k: v for k, v in vals.items() if k in sfields and k not in validate._POINT_ONLY}
+            w.rows(SEGMENT, svals, acc, geoms[acc], plan)
+            step(0.05 + 0.9 * int(nos[-1]) / total, "lines")
+        plan.records_in = plan.accepted + plan.rejected
+        if not plan.records_in:
+            raise Fallback("no records")
+        plan.target_layers = sorted({lyr for lyr, c in plan.by_layer.items() if c} | plan.reject_layers)
+        mjson = batchmod.mapping_json(plan)
+        meta["mapping_json"] = mjson
+        same = [b for b, e in earlier.items() if e["sha256"] == meta["sha256"] and e["mapping"] == mjson]
+        changes = plan.count("insert") + plan.count("update")
+        meta["duplicate_of"] = same[0] if same and changes == 0 else None
+        if meta["duplicate_of"]:
+            con.execute("ROLLBACK")
+            return plan
+        w.finish(plan, meta)
+        con.execute("COMMIT")
+        return plan
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()

@@ -42,11 +42,12 @@ def _tables(project):
 def both(tmp_path, path, expect_stream=True, **kw):
     """Import ``path`` per record and streamed into two fresh projects; assert equal; return summaries."""
     calls = []
-    real = streammod.import_csv
+    real = streammod.import_file
 
     def spy(*a, **k):
-        calls.append(1)
-        return real(*a, **k)
+        got = real(*a, **k)
+        calls.append(1)   # streamed to the end (no Fallback)
+        return got
 
     d1, d2 = tmp_path / "oracle", tmp_path / "stream"
     d1.mkdir(exist_ok=True)
@@ -58,11 +59,11 @@ def both(tmp_path, path, expect_stream=True, **kw):
         with pytest.raises(type(exc)):
             import_files(p2, [str(path)], stream=True, batch="b", **kw)
         return None, None
-    streammod.import_csv = spy
+    streammod.import_file = spy
     try:
         (s2,) = import_files(p2, [str(path)], stream=True, batch="b", **kw)
     finally:
-        streammod.import_csv = real
+        streammod.import_file = real
     if expect_stream:
         assert calls, "the file was not streamed"
     a = {k: v for k, v in s1.items() if k not in _SKIP}
@@ -143,6 +144,84 @@ def test_random_tables_match_the_oracle(tmp_path, data, enc):
         shutil.rmtree(d)
     d.mkdir()
     f = write_csv(d / "t.csv", POINT_HEADER, data, encoding=enc)
+    try:
+        both(d, f, expect_stream=False)
+    finally:
+        shutil.rmtree(d)
+
+
+# ---------------------------------------------------------------- shapefiles of lines
+
+def _shp(path, geoms, props, crs="EPSG:4547", encoding="GBK"):
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame(props, geometry=list(geoms), crs=crs)
+    gdf.to_file(str(path), driver="ESRI Shapefile", encoding=encoding, engine="pyogrio")
+    return str(path)
+
+
+def test_bench_shapefile_gbk_chinese_fields(tmp_path):
+    sys.path.insert(0, str(pathlib.Path(__file__).parents[2]))
+    from renewal_planner.bench.import_bench import make_shp
+
+    f = make_shp(str(tmp_path / "src" / "lines.shp"), 400)
+    s, _ = both(tmp_path, f)
+    assert s["rejected"] >= 2 and s["accepted"] + s["rejected"] == 400
+
+
+def test_messy_shapefile(tmp_path):
+    import shapely
+
+    ln = shapely.LineString
+    geoms = [ln([(500000, 3380000), (500010, 3380000)]),
+             ln([(500000, 3380000), (500010, 3380000)]),                       # same line: duplicate uid
+             shapely.MultiLineString([[(500020, 3380000), (500030, 3380000)]]),  # one part
+             shapely.MultiLineString([[(500040, 3380000), (500050, 3380000)],
+                                      [(500050, 3380000), (500060, 3380010)]]),  # merges
+             shapely.MultiLineString([[(500070, 3380000), (500080, 3380000)],
+                                      [(500090, 3380000), (500095, 3380010)]]),  # does not merge
+             ln([(500100, 3380000), (500100, 3380000)]),                       # zero length
+             ln([(100, 200), (110, 200)]),                                     # outside the CRS area
+             ln([(500200, 3380000), (500210, 3380000)]),
+             ln([(500300, 3380000), (500310, 3380000)])]
+    props = {"管线类别": ["JS", "给水", "YS", "ZZ", "", "RQ", "DL", None, "电力"],
+             "管径": ["DN300", "De110", "Φ600", "800×600", "4孔2根", "x", "300", None, "DN-5"],
+             "起点埋深": [1.2, None, -1.0, 2.0, 1.5, 1.0, 0.8, 1.1, 99999.0],
+             "材质": ["PE", None, "钢", "？", "PVC", "PE", "PE", "PE", "PE"],
+             "建设年代": [1990, 2000, 3000, 2010, 1985, 1999, 2001, 2002, 2003]}
+    f = _shp(tmp_path / "src.shp", geoms, props)
+    s, _ = both(tmp_path, f)
+    assert s["records_in"] == 9 and s["rejected"] >= 5
+
+
+_ucls = st.sampled_from(["JS", "给水", "YS", "ZZ", "", None, "电力", " PS "])
+_usize = st.sampled_from(["DN300", "De110", "Φ300", "300", "800×600", "4孔2根", "", None, "x", "DN0"])
+
+
+@st.composite
+def _lines(draw):
+    import shapely
+
+    n = draw(st.integers(1, 20))
+    geoms = []
+    for _ in range(n):
+        x = draw(st.sampled_from([500000.0, 500010.0, 500020.0, 100.0]))
+        y = draw(st.sampled_from([3380000.0, 3380010.0]))
+        dx = draw(st.sampled_from([0.0, 5.0, 12.5]))
+        geoms.append(shapely.LineString([(x, y), (x + dx, y + 3.0 * (dx > 10))]))
+    props = {"管线类别": [draw(_ucls) for _ in range(n)], "管径": [draw(_usize) for _ in range(n)],
+             "起点埋深": [draw(st.one_of(st.none(), st.floats(-2, 30, allow_nan=False))) for _ in range(n)]}
+    return geoms, props
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=_lines(), enc=st.sampled_from(["UTF-8", "GBK"]))
+def test_random_shapefiles_match_the_oracle(tmp_path, data, enc):
+    d = tmp_path / "hs"
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir()
+    f = _shp(d / "t.shp", *data, encoding=enc)
     try:
         both(d, f, expect_stream=False)
     finally:
