@@ -51,20 +51,17 @@ def check_project(project: str, rules=None, only=None, dem=None, area=None, prog
     run = run_checks(project, rules_path=rules, only=only, dem=dem, area=area, progress=progress,
                      is_cancelled=is_cancelled)
     reviews = results.merge_run(project, run, area_geometry=run.area_geometry)
-    rows = []
-    f = run.findings
-    for rec in f.drop(columns="geometry").to_dict("records"):
-        rec["review"] = reviews.get(rec["conflict_id"], "open")
-        rows.append({c: rec.get(c) for c in CSV_COLUMNS})
-    return run, rows, reviews["_counts"]
+    return run, _rows(run, reviews), reviews["_counts"]
 
 
 def _rows(run, reviews):
-    rows = []
-    for rec in run.findings.drop(columns="geometry").to_dict("records"):
-        rec["review"] = reviews.get(rec["conflict_id"], "open")
-        rows.append({c: rec.get(c) for c in CSV_COLUMNS})
-    return rows
+    """One dict per finding with the CSV columns (built column-wise: to_dict of
+    the whole findings frame took seconds per 100k findings)."""
+    f = run.findings
+    n = len(f)
+    cols = {c: (f[c].tolist() if c in f.columns else [None] * n) for c in CSV_COLUMNS if c != "review"}
+    cols["review"] = [reviews.get(cid, "open") for cid in cols["conflict_id"]]
+    return [dict(zip(CSV_COLUMNS, vals)) for vals in zip(*(cols[c] for c in CSV_COLUMNS))]
 
 
 def _clean(v):
