@@ -825,7 +825,7 @@ class _Writer:
             elif self.defaults[layer].get(name) is not None:
                 cols.append(name)
                 data.append([self.defaults[layer][name]] * len(idx))
-        blobs = gpkgblob.to_blobs(geoms, self.srs[layer])
+        blobs = _blobs(geoms, self.srs[layer])
         start = self.con.execute("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name=?), 0)",
                                  (layer,)).fetchone()[0]
         start = max(start, self.con.execute(f"SELECT COALESCE(MAX(fid), 0) FROM {layer}").fetchone()[0])
@@ -887,6 +887,29 @@ class _Writer:
                               r["reason_code"], r["reason_zh"], r["reason_en"], r["raw"]) for r in plan.rejects])
         for t in (batchmod.BATCH, batchmod.REJECT):
             con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (self.now, t))
+
+
+_HDR = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs", "<i4"), ("env", "<f8", (4,))])
+
+
+def _blobs(geoms, srs_id):
+    """gpkgblob.to_blobs for non-empty geometries: headers built in one numpy array."""
+    import shapely
+
+    geoms = np.asarray(geoms, dtype=object)
+    n = len(geoms)
+    if not n:
+        return []
+    if (geoms == None).any() or shapely.is_empty(geoms).any():  # noqa: E711
+        return gpkgblob.to_blobs(geoms, srs_id)
+    wkb = shapely.to_wkb(geoms, byte_order=1)
+    b = shapely.bounds(geoms)
+    h = np.empty(n, _HDR)
+    h["magic"], h["version"], h["flags"], h["srs"] = b"GP", 0, 0b0000_0011, srs_id
+    h["env"] = b[:, [0, 2, 1, 3]]
+    raw = h.tobytes()
+    k = _HDR.itemsize
+    return [raw[i * k:(i + 1) * k] + w for i, w in enumerate(wkb)]
 
 
 def _morton(x, y, cell=8.0):

@@ -47,3 +47,17 @@ def test_bulk_tree_equals_sqlite_built(n):
     if n:
         con.execute("DELETE FROM r WHERE id = ?", (int(ids[0]),))
     assert con.execute("SELECT rtreecheck('r')").fetchone()[0] == "ok"
+
+
+def test_blobs_equal_gpkgblob():
+    import shapely
+
+    from renewal_planner.layers import gpkgblob
+    from renewal_planner.layers.importer.stream import _blobs
+
+    g = np.array([shapely.Point(500000.5, 3380000.25), shapely.LineString([(1, 2), (3, -4), (5, 6)]),
+                  shapely.MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 5)]])], dtype=object)
+    assert _blobs(g, 4547) == gpkgblob.to_blobs(g, 4547)
+    with_empty = np.array([shapely.Point(1, 2), shapely.LineString()], dtype=object)
+    assert _blobs(with_empty, 4547) == gpkgblob.to_blobs(with_empty, 4547)
+    assert _blobs(np.array([], dtype=object), 1) == []
