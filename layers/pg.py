@@ -526,11 +526,13 @@ def list_layers(project: str) -> list:
 
 
 def _columns(con, p: PgProject, name: str) -> dict:
-    """{column: type name} of a table (pg_catalog: much faster than information_schema)."""
+    """{column: type name} of a table, in column order (pg_catalog: much faster
+    than information_schema)."""
     return dict(con.execute(
         "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
         "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid "
-        "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped",
+        "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
+        "ORDER BY a.attnum",
         (p.schema, name)).fetchall())
 
 
@@ -541,15 +543,45 @@ def _model_layer(name: str, p: PgProject):
         raise InputError("is not a layer of the data model", file=p.display, layer=str(name)) from None
 
 
+#: model field type -> Arrow type of its CSV text (datetimes converted after)
+_ARROW_TYPES = {"text": "string", "integer": "int64", "real": "float64", "datetime": "timestamp",
+                "date": "date32", "boolean": "bool_"}
+_TYPNAME_TYPES = {"text": "text", "varchar": "text", "bpchar": "text", "int2": "integer", "int4": "integer",
+                  "int8": "integer", "float4": "real", "float8": "real", "numeric": "real",
+                  "timestamptz": "datetime", "timestamp": "datetime", "date": "date", "bool": "boolean"}
+
+
+def _arrow_type(pa, ftype):
+    if ftype == "datetime":
+        return pa.timestamp("us", tz="UTC")
+    return getattr(pa, _ARROW_TYPES[ftype])()
+
+
 def read_layer(project: str, name: str, columns=None, where: str = None, bbox=None,
                active_only: bool = False):
-    """io.read_layer for a PostGIS project (same columns and dtypes as from a GeoPackage).
+    """io.read_layer for a PostGIS project: the same frame as from a GeoPackage
+    (pyogrio through Arrow): same columns in the same order, dtypes (``str``,
+    float64 for integers with NULLs, datetime64[ms, UTC] for timestamps, naive
+    datetime64[ms] when every value is NULL, dates as datetime64[ms]), NULLs,
+    geometry and CRS.
+
+    One ``COPY (SELECT ...) TO STDOUT (FORMAT csv)`` parsed by pyarrow.csv with
+    explicit column types: NULL is the unquoted empty field and an empty string
+    the quoted ``""`` (``quoted_strings_can_be_null=False``), so no text value can
+    be mistaken for NULL; geometry travels as WKB (bytea hex) for shapely.from_wkb.
+    ``bbox`` keeps the rows whose geometry intersects the rectangle (as GDAL's
+    spatial filter does), through the GiST index.
 
     ``where`` is an SQL expression written by our own code (as for GDAL);
     values from users must reach it escaped (tools/engine/context.py does).
     """
+    import io as _io
+
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
     import shapely
 
     psycopg = _psycopg()
@@ -564,64 +596,129 @@ def read_layer(project: str, name: str, columns=None, where: str = None, bbox=No
         if missing:
             raise InputError(f"required field missing: {', '.join(missing)}", file=p.display,
                              layer=name, field=missing[0])
-        cols = [c for c in (columns or lyr.field_names) if c in have and c != GEOM_COLUMN]
+        wanted = set(columns or lyr.field_names)
+        # the table's column order, as GDAL gives the fields of a GeoPackage layer
+        cols = [c for c in have if c in wanted and c not in (FID, GEOM_COLUMN)]
+        ftypes = {c: lyr.field(c).type if c in lyr.field_names else _TYPNAME_TYPES.get(have[c], "text")
+                  for c in cols}
         sel = [sql.Identifier(c) for c in cols]
         geom = lyr.geometry is not None and GEOM_COLUMN in have
         if geom:
             sel.append(sql.SQL("ST_AsBinary({})").format(sql.Identifier(GEOM_COLUMN)))
-        conds, params = [], []
-        if where:
-            conds.append(sql.SQL("(") + sql.SQL(where) + sql.SQL(")"))
-        if active_only and "status" in have:
-            conds.append(sql.SQL("({s} IS NULL OR {s} <> 'abandoned')").format(s=sql.Identifier("status")))
-        if bbox is not None and geom:
-            conds.append(sql.SQL("{} && ST_MakeEnvelope(%s, %s, %s, %s, ST_SRID({}))").format(
-                sql.Identifier(GEOM_COLUMN), sql.Identifier(GEOM_COLUMN)))
-            params += [float(v) for v in bbox]
-        q = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(sel) if sel else sql.SQL("1"),
-                                                sql.Identifier(p.schema, name))
-        if conds:
-            q += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds)
-        q += sql.SQL(" ORDER BY {}").format(sql.Identifier(FID))
+        q = _select(project, p, name, have, sel, where, bbox if geom else None, active_only)
+        copy = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, ENCODING 'UTF8')").format(q)
+        chunks = []
         try:
             with con.transaction():
-                rows = con.execute(q, params).fetchall()
+                # ISO text in UTC for timestamps and dates, exact floats; put back after
+                before = con.execute(
+                    "SELECT current_setting('TimeZone'), current_setting('DateStyle'), "
+                    "current_setting('extra_float_digits'), set_config('TimeZone', 'UTC', true), "
+                    "set_config('DateStyle', 'ISO, YMD', true), "
+                    "set_config('extra_float_digits', '1', true)").fetchone()[:3]
+                with con.cursor().copy(copy) as cp:
+                    for chunk in cp:
+                        chunks.append(chunk)
+                con.execute("SELECT set_config('TimeZone', %s, true), set_config('DateStyle', %s, true), "
+                            "set_config('extra_float_digits', %s, true)", before)
         except psycopg.Error as exc:
             raise _db_error(exc, p, layer=name) from None
-    data = list(zip(*rows)) if rows else [[] for _ in range(len(sel))]
-    frame = {}
-    for i, c in enumerate(cols):
-        frame[c] = _to_series(pd, np, lyr.field(c).type if c in lyr.field_names else "text", data[i])
-    df = pd.DataFrame(frame, index=pd.RangeIndex(len(rows)))
-    for f in lyr.fields:  # absent optional fields read as all-null
+    names = list(cols) + (["__wkb"] if geom else [])
+    types = {c: _arrow_type(pa, ftypes[c]) for c in cols}
+    if geom:
+        types["__wkb"] = pa.string()
+    if not sel:
+        names, types = ["__one"], {"__one": pa.int64()}
+    data = b"".join(chunks)
+    del chunks
+    if data:
+        table = pcsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(column_types=types, null_values=[""],
+                                                strings_can_be_null=True,
+                                                quoted_strings_can_be_null=False))
+    else:
+        table = pa.table({c: pa.array([], type=types[c]) for c in names})
+    del data
+    nrows = table.num_rows
+    wkb = None
+    if geom:
+        raw = table.column("__wkb")
+        table = table.drop_columns(["__wkb"])
+        wkb = pc.utf8_slice_codeunits(raw, 2).to_numpy(zero_copy_only=False)  # drop bytea's \x
+        del raw
+    if not sel:
+        table = table.drop_columns(["__one"])
+    for c in cols:  # as pyogrio + io.read_layer normalise them
+        i = table.schema.get_field_index(c)
+        if ftypes[c] == "datetime":
+            col = table.column(i)
+            target = pa.timestamp("ms") if col.null_count == len(col) else pa.timestamp("ms", tz="UTC")
+            if col.null_count == len(col):
+                col = pa.nulls(len(col), type=target)
+            else:
+                col = col.cast(target, safe=False)
+            table = table.set_column(i, c, col)
+        elif ftypes[c] == "date":
+            table = table.set_column(i, c, table.column(i).cast(pa.timestamp("ms")))
+    df = table.to_pandas(**_to_pandas_kwargs(pa, pd, np))
+    del table
+    if not sel:
+        df = pd.DataFrame(index=pd.RangeIndex(nrows))
+    if lyr.geometry is not None:
+        gpd = require("geopandas", minimum="0.14", feature="Reading project layers")
+        geoms = shapely.from_wkb(wkb) if geom else np.full(nrows, None, dtype=object)
+        crs = project_crs(project)
+        df = gpd.GeoDataFrame(df, geometry=geoms, crs=crs)
+    for f in lyr.fields:  # absent optional fields read as all-null (after the geometry, as io does)
         if f.name not in df.columns and (columns is None or f.name in columns):
             df[f.name] = None
-    if lyr.geometry is None:
-        return df
-    gpd = require("geopandas", minimum="0.14", feature="Reading project layers")
-    wkb = np.array(data[-1] if geom else [None] * len(rows), dtype=object)
-    geoms = shapely.from_wkb(np.array([bytes(b) if b is not None else None for b in wkb], dtype=object))
-    srid = project_crs(project)
-    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=srid, index=df.index), crs=srid)
+    return df
 
 
-def _to_series(pd, np, ftype, values):
-    values = list(values)
-    if ftype == "real":
-        return pd.Series(np.array([np.nan if v is None else float(v) for v in values], dtype="float64"))
-    if ftype == "integer":
-        if any(v is None for v in values):
-            return pd.Series(np.array([np.nan if v is None else float(v) for v in values], dtype="float64"))
-        return pd.Series(np.array(values, dtype="int64"))
-    if ftype == "datetime":
-        return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), utc=True)).astype("datetime64[ms, UTC]")
-    if ftype == "date":
-        return pd.Series(pd.to_datetime(pd.Series(values, dtype=object))).astype("datetime64[ms]")
-    if ftype == "boolean":
-        return pd.Series(pd.array(values, dtype="boolean"))
-    if values and all(v is None for v in values):
-        return pd.Series(values, dtype=object)
-    return pd.Series(values)
+def _select(project, p: PgProject, name: str, have, sel, where, bbox, active_only):
+    """SELECT ``sel`` FROM the layer with the filters of read_layer, in fid order."""
+    sql = _sql()
+    conds = []
+    if where:
+        conds.append(sql.SQL("(") + sql.SQL(where) + sql.SQL(")"))
+    if active_only and "status" in have:
+        conds.append(sql.SQL("({s} IS NULL OR {s} <> 'abandoned')").format(s=sql.Identifier("status")))
+    if bbox is not None:
+        # a constant envelope in the project SRID: an index condition for the GiST
+        # index; ST_Intersects = GDAL's spatial filter (not just the boxes overlap)
+        srid = parse_srid(project_crs(project))
+        conds.append(sql.SQL("ST_Intersects({}, ST_MakeEnvelope({}, {}, {}, {}, {}))").format(
+            sql.Identifier(GEOM_COLUMN), *[sql.Literal(float(v)) for v in bbox], sql.Literal(srid)))
+    q = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(sel) if sel else sql.SQL("1"),
+                                            sql.Identifier(p.schema, name))
+    if conds:
+        q += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds)
+    return q + sql.SQL(" ORDER BY {}").format(sql.Identifier(FID))
+
+
+def explain_read(project: str, name: str, where: str = None, bbox=None, active_only: bool = False) -> str:
+    """The server's plan (EXPLAIN text) of the query read_layer runs (tests, bench)."""
+    sql = _sql()
+    p = PgProject(project)
+    lyr = _model_layer(name, p)
+    with _connection(p) as con:
+        have = _columns(con, p, name)
+        sel = [sql.Identifier(c) for c in have if c in lyr.field_names]
+        geom = lyr.geometry is not None and GEOM_COLUMN in have
+        q = _select(project, p, name, have, sel, where, bbox if geom else None, active_only)
+        return "\n".join(r[0] for r in con.execute(sql.SQL("EXPLAIN ") + q).fetchall())
+
+
+def _to_pandas_kwargs(pa, pd, np) -> dict:
+    """The Arrow -> pandas options pyogrio uses (so text columns get the same dtype)."""
+    kwargs = {"self_destruct": True}
+    if int(pd.__version__.split(".")[0]) >= 3 and tuple(int(x) for x in pa.__version__.split(".")[:1]) < (19,):
+        kwargs["types_mapper"] = {pa.string(): pd.StringDtype(na_value=np.nan),
+                                  pa.large_string(): pd.StringDtype(na_value=np.nan)}.get
+    return kwargs
 
 
 _CRS_CACHE = {}

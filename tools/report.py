@@ -225,8 +225,8 @@ def _pg_conflicts(project: str):
     require_project(project)
     df = io.read_layer(project, "conflict")
     for f in schema.model().layer("conflict").fields:  # as pyogrio reads a GeoPackage: UTC datetimes
-        if f.type == "datetime" and f.name in df.columns:
-            df[f.name] = df[f.name].dt.tz_convert("UTC")
+        if f.type == "datetime" and f.name in df.columns and df[f.name].dt.tz is not None:
+            df[f.name] = df[f.name].dt.tz_convert("UTC")  # all-NULL columns read naive, as from a GeoPackage
     return df
 
 
