@@ -450,7 +450,6 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
     tees_want = mapping.check_value("tee_pipes")
     tee_list = []
     try:
-        con.execute("PRAGMA cache_size = -65536")
         con.execute("BEGIN IMMEDIATE")
         w.begin()
         # ---- pass B: points
@@ -1105,7 +1104,6 @@ def import_shp(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
     seen_r = np.empty(0, np.int64)     # their record numbers
     prefixes = {}
     try:
-        con.execute("PRAGMA cache_size = -65536")
         con.execute("BEGIN IMMEDIATE")
         w.begin()
         for nos, cols, g0 in _shp_batches(path, enc, columns):
