@@ -111,3 +111,136 @@ def test_spans_cover_the_range_in_order(n, threads, min_chunk):
 def test_map_spans_keeps_order():
     out = map_spans(lambda s, e: list(range(s, e)), 100_000, 3, min_chunk=10)
     assert [x for part in out for x in part] == list(range(100_000))
+
+
+# ---------------------------------------------------------------------------
+# fused near joins (tree / building rules): compiled == numpy, both == brute force
+# ---------------------------------------------------------------------------
+def _both_paths(monkeypatch, fn, *args, threads=1):
+    import renewal_planner.tools.engine.parallel as par
+
+    monkeypatch.setattr(par, "MIN_CHUNK", 1)  # several spans really run
+    a = fn(*args, threads=threads)
+    monkeypatch.setenv("RENEWAL_PLANNER_NUMBA", "0")
+    assert not kernels.enabled()
+    b = fn(*args, threads=threads)
+    monkeypatch.delenv("RENEWAL_PLANNER_NUMBA")
+    return a, b
+
+
+def _layout(draw_segs, nline):
+    s = np.array(draw_segs, float)
+    ax, ay = s[:, 0], s[:, 1]
+    bx, by = s[:, 0] + s[:, 2], s[:, 1] + s[:, 3]
+    line = np.minimum(np.arange(len(s)) // 2, nline - 1)  # two segments per line, like a polyline
+    return ax, ay, bx, by, line
+
+
+seg_st = st.lists(st.tuples(coord, coord, st.integers(-8, 8).map(float), st.integers(-8, 8).map(float)),
+                  min_size=1, max_size=24)
+BORDER = 1e-9  # pairs this close to their threshold may fall either way (GEOS vs closed form rounding)
+
+
+@needs_numba
+@settings(max_examples=50, deadline=None)
+@given(seg_st, st.lists(st.tuples(coord, coord, st.integers(0, 1)), min_size=1, max_size=30),
+       st.sampled_from([None, 1.0, 4.0]), st.integers(1, 3), st.randoms(use_true_random=False))
+def test_near_segments_points_same_both_paths_and_brute(segs, pts, cell, threads, rnd):
+    import shapely
+
+    from renewal_planner.tools.engine.plan_join import near_segments_points
+
+    ax, ay, bx, by, line = _layout(segs, max(1, (len(segs) + 1) // 2))
+    nl = int(line.max()) + 1
+    p = np.array(pts, float)
+    kind = p[:, 2].astype(np.int64)
+    req = np.array([[rnd.choice([0.5, 1.0, 2.5, np.nan, np.inf]) for _ in range(2)] for _ in range(nl)])
+    hw = np.array([rnd.choice([0.0, 0.25, 0.5]) for _ in range(nl)])
+    ua = np.array([rnd.choice([0.0, 0.3]) for _ in range(nl)])
+    ub = np.array([rnd.choice([0.0, 0.2]) for _ in range(len(p))])
+    rfin = np.where(np.isfinite(req), req, np.nan)
+    r = np.fmax(rfin[:, 0], rfin[:, 1]) + hw + ua + ub.max()
+    if nl > 1:
+        r[0] = np.nan  # a line with no requirement takes no part
+    g = PointGrid(p[:, 0], p[:, 1], cell=cell)
+    mp = pytest.MonkeyPatch()
+    try:
+        a, b = _both_paths(mp, near_segments_points, g, ax, ay, bx, by, line, r, hw, ua, req, kind, ub,
+                           threads=threads)
+    finally:
+        mp.undo()
+    for x, y in zip(a, b):
+        assert np.array_equal(x, y)  # same pairs, order and bits
+    q, f, d, t = a
+    got = set(zip(q.tolist(), f.tolist()))
+    lines = shapely.linestrings(np.stack([np.column_stack([ax, ay]), np.column_stack([bx, by])], axis=1))
+    for i in range(len(ax)):
+        li = line[i]
+        for j in range(len(p)):
+            dg = shapely.distance(lines[i], shapely.Point(p[j, 0], p[j, 1]))
+            rq = req[li, kind[j]]
+            lhs = max(dg - hw[li], 0.0) - (ua[li] + ub[j])
+            want = bool(np.isfinite(r[li]) and np.isfinite(rq) and lhs < rq)
+            if abs(lhs - rq) < BORDER:
+                continue
+            assert ((i, j) in got) == want, (i, j, dg, rq)
+    for k in range(len(q)):  # exact distances and nearest points
+        dg = shapely.distance(lines[q[k]], shapely.Point(p[f[k], 0], p[f[k], 1]))
+        assert abs(d[k] - dg) <= 1e-9
+        nx, ny = ax[q[k]] + t[k] * (bx[q[k]] - ax[q[k]]), ay[q[k]] + t[k] * (by[q[k]] - ay[q[k]])
+        assert abs(np.hypot(nx - p[f[k], 0], ny - p[f[k], 1]) - dg) <= 1e-9
+
+
+poly_st = st.lists(st.tuples(coord, coord, st.integers(1, 8), st.integers(1, 8), st.booleans()),
+                   min_size=1, max_size=15)
+
+
+@needs_numba
+@settings(max_examples=50, deadline=None)
+@given(seg_st, poly_st, st.integers(1, 3), st.randoms(use_true_random=False))
+def test_near_segments_polygons_same_both_paths_and_brute(segs, polys, threads, rnd):
+    import shapely
+
+    from renewal_planner.tools.engine.plan_join import PolyEdges, grid_for_geoms, near_segments_polygons
+
+    ax, ay, bx, by, line = _layout(segs, max(1, (len(segs) + 1) // 2))
+    nl = int(line.max()) + 1
+    # boxes and L shapes (concave: a centroid or bbox test would be wrong)
+    geoms = []
+    for x, y, w, h, ell in polys:
+        if ell and w > 1 and h > 1:
+            geoms.append(shapely.Polygon([(x, y), (x + w, y), (x + w, y + 1), (x + 1, y + 1), (x + 1, y + h),
+                                          (x, y + h)]))
+        else:
+            geoms.append(shapely.box(x, y, x + w, y + h))
+    geoms = np.array(geoms, dtype=object)
+    req = np.array([rnd.choice([0.0, 0.5, 1.5, 3.0]) for _ in range(nl)])
+    hw = np.array([rnd.choice([0.0, 0.25]) for _ in range(nl)])
+    ua = np.array([rnd.choice([0.0, 0.3]) for _ in range(nl)])
+    ub = np.array([rnd.choice([0.0, 0.2]) for _ in range(len(geoms))])
+    r = req + hw + ua + ub.max()
+    g = grid_for_geoms(geoms, extent_hint=rnd.choice([None, 2.0, 10.0]))
+    mp = pytest.MonkeyPatch()
+    try:
+        a, b = _both_paths(mp, near_segments_polygons, g, PolyEdges(geoms), ax, ay, bx, by, line, r, hw, ua,
+                           req, ub, threads=threads)
+    finally:
+        mp.undo()
+    for x, y in zip(a, b):
+        assert np.array_equal(x, y)
+    q, f, d, t = a
+    got = set(zip(q.tolist(), f.tolist()))
+    lines = shapely.linestrings(np.stack([np.column_stack([ax, ay]), np.column_stack([bx, by])], axis=1))
+    for i in range(len(ax)):
+        li = line[i]
+        for j in range(len(geoms)):
+            dg = shapely.distance(lines[i], geoms[j])
+            lhs = max(dg - hw[li], 0.0) - (ua[li] + ub[j])
+            if abs(lhs - req[li]) < BORDER:
+                continue
+            assert ((i, j) in got) == (lhs < req[li]), (i, j, dg)
+    for k in range(len(q)):
+        dg = shapely.distance(lines[q[k]], geoms[f[k]])
+        assert abs(d[k] - dg) <= 1e-9
+        nx, ny = ax[q[k]] + t[k] * (bx[q[k]] - ax[q[k]]), ay[q[k]] + t[k] * (by[q[k]] - ay[q[k]])
+        assert abs(shapely.distance(shapely.Point(nx, ny), geoms[f[k]]) - dg) <= 1e-9

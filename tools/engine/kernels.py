@@ -64,6 +64,21 @@ class _Kernels:
         self.grid_pairs(f, f, f, f, 0.0, 0.0, 1.0, 1, 1, 0.0, 0.0, i, i[:1], f, f, f, f)
         self.sha1_hex16 = jit(_sha1_hex16_py)
         self.sha1_hex16(np.zeros(1, np.uint8), np.zeros(2, np.int64), np.zeros((1, 16), np.uint8))
+        # the fused near joins and the helpers they call (module globals the
+        # kernels name: the compiled versions must be in place first)
+        g = globals()
+        inline = numba.njit(nogil=True, cache=True, inline="always")
+        g["_pt_seg_j"] = inline(_pt_seg_py)
+        g["_cells_j"] = inline(_cells_py)
+        g["_grow_i"] = jit(_grow_i_py)
+        g["_grow_f"] = jit(_grow_f_py)
+        g["_seg_seg_j"] = inline(_seg_seg_py)
+        self.near_seg_points = jit(_near_seg_points_py)
+        self.near_segs_polys = jit(_near_segs_polys_py)
+        self.near_seg_points(f, f, f, f, i[:1], f, f, f, np.zeros((1, 2)), 0.0, 0.0, 1.0, 1, 1, i, i[:1], f, f,
+                             i[:1], f)
+        self.near_segs_polys(f, f, f, f, i[:1], f, f, f, f, 0.0, 0.0, 1.0, 1, 1, 0.0, 0.0, i, i[:1], f, f, f, f,
+                             i[:1], i[:1], f, f, f, f, f)
 
 
 def _grid_pairs_py(qx0, qy0, qx1, qy1, x0, y0, cell, nc, nr, hx, hy, start, order, sx0, sy0, sx1, sy1):
@@ -220,3 +235,266 @@ def sha1_hex16(keys, threads: int = 1):
 
     map_spans(run, n, threads, min_chunk=1 << 14)
     return out.view("S16").ravel().astype("U16")
+
+
+# ---------------------------------------------------------------------------
+# fused near joins: grid candidates, exact closed-form distance and the rule's
+# threshold in one pass (tree and building rules). Each returns only the
+# pairs that pass, in the order of the numpy reference (query, grid row, grid
+# position), with the same float operations (tested against it and against
+# brute force in tests/unit/test_kernels.py).
+# ---------------------------------------------------------------------------
+def _pt_seg_py(px, py, ax, ay, bx, by):
+    """plan_join.point_segment for one pair: (distance, t)."""
+    dx = bx - ax
+    dy = by - ay
+    dd = dx * dx + dy * dy
+    t = 0.0
+    if dd > 0:
+        t = ((px - ax) * dx + (py - ay) * dy) / dd
+    if t < 0.0:
+        t = 0.0
+    elif t > 1.0:
+        t = 1.0
+    return np.hypot(ax + t * dx - px, ay + t * dy - py), t
+
+
+def _seg_seg_py(ax, ay, bx, by, cx, cy, dx, dy):
+    """plan_join.segment_segment for one pair: (distance, t along a-b)."""
+    d1, _t1 = _pt_seg_j(ax, ay, cx, cy, dx, dy)
+    d2, _t2 = _pt_seg_j(bx, by, cx, cy, dx, dy)
+    d3, t3 = _pt_seg_j(cx, cy, ax, ay, bx, by)
+    d4, t4 = _pt_seg_j(dx, dy, ax, ay, bx, by)
+    d = min(min(d1, d2), min(d3, d4))
+    if d == d1:
+        t = 0.0
+    elif d == d2:
+        t = 1.0
+    elif d == d3:
+        t = t3
+    else:
+        t = t4
+    o1 = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+    o2 = (bx - ax) * (dy - ay) - (by - ay) * (dx - ax)
+    o3 = (dx - cx) * (ay - cy) - (dy - cy) * (ax - cx)
+    o4 = (dx - cx) * (by - cy) - (dy - cy) * (bx - cx)
+    if o1 * o2 < 0 and o3 * o4 < 0:
+        ex = bx - ax
+        ey = by - ay
+        fx = dx - cx
+        fy = dy - cy
+        den = ex * fy - ey * fx
+        tc = ((cx - ax) * fy - (cy - ay) * fx) / den
+        if tc != tc:
+            tc = 0.0
+        t = min(max(tc, 0.0), 1.0)
+        d = 0.0
+    return d, t
+
+
+def _cells_py(a0, a1, b0, b1, x0, y0, cell, nc, nr, hx, hy):
+    c0 = min(max(np.floor((a0 - hx - x0) / cell), 0.0), nc - 1.0)
+    c1 = min(max(np.floor((a1 + hx - x0) / cell), -1.0), nc - 1.0)
+    r0 = min(max(np.floor((b0 - hy - y0) / cell), 0.0), nr - 1.0)
+    r1 = min(max(np.floor((b1 + hy - y0) / cell), -1.0), nr - 1.0)
+    return c0, c1, r0, r1
+
+
+def _near_seg_points_py(ax, ay, bx, by, line, r, hw, ua, req, x0, y0, cell, nc, nr, start, order, sx, sy,
+                        kind, ub):
+    """Segments (queries; their line's r, hw, ua, req through ``line``)
+    against grid points: pairs with max(d - hw, 0) - (ua + ub) < req[l, kind[f]]
+    (finite), as (i, f, d, t); segments whose line's r is not finite are skipped."""
+    m = len(ax)
+    cap = 1024
+    oq = np.empty(cap, np.int64)
+    of = np.empty(cap, np.int64)
+    od = np.empty(cap, np.float64)
+    ot = np.empty(cap, np.float64)
+    k = 0
+    inf = np.inf
+    for i in range(m):
+        li = line[i]
+        ri = r[li]
+        if not (ri > -inf and ri < inf):
+            continue
+        a0 = min(ax[i], bx[i]) - ri
+        a1 = max(ax[i], bx[i]) + ri
+        b0 = min(ay[i], by[i]) - ri
+        b1 = max(ay[i], by[i]) + ri
+        c0, c1, r0, r1 = _cells_j(a0, a1, b0, b1, x0, y0, cell, nc, nr, 0.0, 0.0)
+        if not (c1 >= c0 and r1 >= r0):
+            continue
+        ic0, ic1 = int(c0), int(c1)
+        for rr in range(int(r0), int(r1) + 1):
+            base = rr * nc
+            for p in range(start[base + ic0], start[base + ic1 + 1]):
+                px = sx[p]
+                py = sy[p]
+                if px <= a1 and px >= a0 and py <= b1 and py >= b0:
+                    f = order[p]
+                    rq = req[li, kind[f]]
+                    if not (rq < inf):
+                        continue
+                    d, t = _pt_seg_j(px, py, ax[i], ay[i], bx[i], by[i])
+                    ms = max(d - hw[li], 0.0)
+                    if ms - (ua[li] + ub[f]) < rq:
+                        if k == cap:
+                            cap *= 2
+                            oq = _grow_i(oq, cap, k)
+                            of = _grow_i(of, cap, k)
+                            od = _grow_f(od, cap, k)
+                            ot = _grow_f(ot, cap, k)
+                        oq[k] = i
+                        of[k] = f
+                        od[k] = d
+                        ot[k] = t
+                        k += 1
+    return oq[:k].copy(), of[:k].copy(), od[:k].copy(), ot[:k].copy()
+
+
+def _near_segs_polys_py(ax, ay, bx, by, line, r, hw, ua, req, x0, y0, cell, nc, nr, hx, hy, start, order,
+                        sx0, sy0, sx1, sy1, estart, ecount, ex0, ey0, ex1, ey1, ub):
+    """Segments (queries; their line's r, hw, ua, req through ``line``)
+    against grid polygons: plan_join.segment_polygon's (d, t) with
+    max(d - hw, 0) - (ua + ub) < req[l], as (i, f, d, t); segments whose
+    line's r is not finite are skipped."""
+    m = len(ax)
+    cap = 1024
+    oq = np.empty(cap, np.int64)
+    of = np.empty(cap, np.int64)
+    od = np.empty(cap, np.float64)
+    ot = np.empty(cap, np.float64)
+    k = 0
+    inf = np.inf
+    for i in range(m):
+        li = line[i]
+        ri = r[li]
+        if not (ri > -inf and ri < inf):
+            continue
+        sxa = ax[i]
+        sya = ay[i]
+        sxb = bx[i]
+        syb = by[i]
+        a0 = min(sxa, sxb) - ri
+        a1 = max(sxa, sxb) + ri
+        b0 = min(sya, syb) - ri
+        b1 = max(sya, syb) + ri
+        c0, c1, r0, r1 = _cells_j(a0, a1, b0, b1, x0, y0, cell, nc, nr, hx, hy)
+        if not (c1 >= c0 and r1 >= r0):
+            continue
+        ic0, ic1 = int(c0), int(c1)
+        for rr in range(int(r0), int(r1) + 1):
+            base = rr * nc
+            for p in range(start[base + ic0], start[base + ic1 + 1]):
+                if sx0[p] <= a1 and sx1[p] >= a0 and sy0[p] <= b1 and sy1[p] >= b0:
+                    f = order[p]
+                    dmin = np.inf
+                    tmin = np.inf
+                    cross = 0
+                    for e in range(estart[f], estart[f] + ecount[f]):
+                        d, t = _seg_seg_j(sxa, sya, sxb, syb, ex0[e], ey0[e], ex1[e], ey1[e])
+                        if d < dmin:
+                            dmin = d
+                            tmin = t
+                        elif d == dmin and t < tmin:
+                            tmin = t
+                        if (ey0[e] > sya) != (ey1[e] > sya):
+                            xc = ex0[e] + (sya - ey0[e]) * (ex1[e] - ex0[e]) / (ey1[e] - ey0[e])
+                            if sxa < xc:
+                                cross += 1
+                    if cross % 2 == 1:
+                        dmin = 0.0
+                        tmin = 0.0
+                    ms = max(dmin - hw[li], 0.0)
+                    if ms - (ua[li] + ub[f]) < req[li]:
+                        if k == cap:
+                            cap *= 2
+                            oq = _grow_i(oq, cap, k)
+                            of = _grow_i(of, cap, k)
+                            od = _grow_f(od, cap, k)
+                            ot = _grow_f(ot, cap, k)
+                        oq[k] = i
+                        of[k] = f
+                        od[k] = dmin
+                        ot[k] = tmin
+                        k += 1
+    return oq[:k].copy(), of[:k].copy(), od[:k].copy(), ot[:k].copy()
+
+
+def _grow_i_py(a, cap, k):
+    b = np.empty(cap, np.int64)
+    b[:k] = a[:k]
+    return b
+
+
+def _grow_f_py(a, cap, k):
+    b = np.empty(cap, np.float64)
+    b[:k] = a[:k]
+    return b
+
+
+# names the compiled kernels call (set to their compiled versions by _Kernels)
+_pt_seg_j = _pt_seg_py
+_seg_seg_j = _seg_seg_py
+_cells_j = _cells_py
+_grow_i = _grow_i_py
+_grow_f = _grow_f_py
+
+
+def _f64(a):
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _i64(a):
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def _spans_concat(parts, k):
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.concatenate([p[j] for p in parts]) for j in range(k))
+
+
+def near_seg_points(grid, ax, ay, bx, by, line, r, hw, ua, req, kind, ub, threads: int = 1):
+    """Compiled PointGrid (of points) x segments near join, see
+    plan_join.near_segments_points; None when the kernels are off."""
+    K = _compiled()
+    if K is None:
+        return None
+    from .parallel import map_spans
+
+    g = grid
+    q = [_f64(a) for a in (ax, ay, bx, by)] + [_i64(line)]
+    per = (_f64(r), _f64(hw), _f64(ua), np.ascontiguousarray(req, dtype=np.float64))
+    args = (float(g.x0), float(g.y0), float(g.cell), int(g.nc), int(g.nr), g.start, g.order,
+            _f64(g.sx0), _f64(g.sy0), _i64(kind), _f64(ub))
+
+    def run(s, e):
+        out = K.near_seg_points(*(a[s:e] for a in q), *per, *args)
+        return (out[0] + s,) + tuple(out[1:])
+
+    return _spans_concat(map_spans(run, len(q[0]), threads), 4)
+
+
+def near_segs_polys(grid, edges, ax, ay, bx, by, line, r, hw, ua, req, ub, threads: int = 1):
+    """Compiled segments x PointGrid of polygons near join, see
+    plan_join.near_segments_polygons; None when the kernels are off."""
+    K = _compiled()
+    if K is None:
+        return None
+    from .parallel import map_spans
+
+    g = grid
+    q = [_f64(a) for a in (ax, ay, bx, by)] + [_i64(line)]
+    per = tuple(_f64(a) for a in (r, hw, ua, req))
+    args = (float(g.x0), float(g.y0), float(g.cell), int(g.nc), int(g.nr), float(g.hx), float(g.hy),
+            g.start, g.order, _f64(g.sx0), _f64(g.sy0), _f64(g.sx1), _f64(g.sy1),
+            _i64(edges.start), _i64(edges.count), _f64(edges.x0), _f64(edges.y0), _f64(edges.x1),
+            _f64(edges.y1), _f64(ub))
+
+    def run(s, e):
+        out = K.near_segs_polys(*(a[s:e] for a in q), *per, *args)
+        return (out[0] + s,) + tuple(out[1:])
+
+    return _spans_concat(map_spans(run, len(q[0]), threads), 4)

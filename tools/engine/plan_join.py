@@ -270,6 +270,63 @@ def segment_polygon(ax, ay, bx, by, edges: PolyEdges, poly):
 
 
 # ---------------------------------------------------------------------------
+# fused near joins: candidates, exact distance and the rule's threshold in
+# one compiled pass (tools/engine/kernels.py) when numba is there; these
+# numpy paths give the same pairs, values and order (the reference).
+# ---------------------------------------------------------------------------
+def near_segments_points(grid, ax, ay, bx, by, line, r, hw, ua, req, kind, ub, threads: int = 1):
+    """Segments a-b (queries) of lines ``line`` against the points of a
+    PointGrid: (segment, point, d, t) of the pairs with
+    ``max(d - hw[l], 0) - (ua[l] + ub[p]) < req[l, kind[p]]`` and that
+    requirement finite, l = line[segment]; the query box is the segment's box
+    grown by r[l] (segments with r[l] not finite take no part). Per-line
+    arrays are gathered inside the pass (no per-segment temporaries);
+    d = point_segment distance, t = fraction along a-b."""
+    from .kernels import near_seg_points
+
+    req = np.asarray(req, float)
+    if req.ndim == 1:
+        req = req[:, None]
+    kind = np.asarray(kind, np.int64)
+    out = near_seg_points(grid, ax, ay, bx, by, line, r, hw, ua, req, kind, ub, threads=threads)
+    if out is not None:
+        return out
+    live = np.flatnonzero(np.isfinite(r[line]))
+    ln = line[live]
+    ax, ay, bx, by, rl = ax[live], ay[live], bx[live], by[live], r[ln]
+    q, f = grid.pairs_numpy(np.minimum(ax, bx) - rl, np.minimum(ay, by) - rl,
+                            np.maximum(ax, bx) + rl, np.maximum(ay, by) + rl)
+    d, t = point_segment(grid.bx0[f], grid.by0[f], ax[q], ay[q], bx[q], by[q])
+    lq = ln[q]
+    rq = req[lq, kind[f]]
+    keep = (np.maximum(d - hw[lq], 0.0) - (ua[lq] + ub[f]) < rq) & (rq < np.inf)
+    return live[q[keep]], f[keep], d[keep], t[keep]
+
+
+def near_segments_polygons(grid, edges: PolyEdges, ax, ay, bx, by, line, r, hw, ua, req, ub,
+                           threads: int = 1):
+    """Segments a-b (queries) of lines ``line`` against the polygons of a
+    PointGrid: (segment, polygon, d, t) of the pairs with
+    ``max(d - hw[l], 0) - (ua[l] + ub[p]) < req[l]``, l = line[segment];
+    query box = the segment's box grown by r[l] (not finite: no part);
+    (d, t) as segment_polygon."""
+    from .kernels import near_segs_polys
+
+    out = near_segs_polys(grid, edges, ax, ay, bx, by, line, r, hw, ua, req, ub, threads=threads)
+    if out is not None:
+        return out
+    live = np.flatnonzero(np.isfinite(r[line]))
+    ln = line[live]
+    ax, ay, bx, by, rl = ax[live], ay[live], bx[live], by[live], r[ln]
+    q, f = grid.pairs_numpy(np.minimum(ax, bx) - rl, np.minimum(ay, by) - rl,
+                            np.maximum(ax, bx) + rl, np.maximum(ay, by) + rl)
+    d, t = segment_polygon(ax[q], ay[q], bx[q], by[q], edges, f)
+    lq = ln[q]
+    keep = np.maximum(d - hw[lq], 0.0) - (ua[lq] + ub[f]) < req[lq]
+    return live[q[keep]], f[keep], d[keep], t[keep]
+
+
+# ---------------------------------------------------------------------------
 # rule tables on distinct combinations
 # ---------------------------------------------------------------------------
 _COND_ATTR = {"max_diameter_mm": "diameter_mm", "max_pressure_mpa": "pressure_mpa", "burial": "burial",

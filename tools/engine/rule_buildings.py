@@ -25,7 +25,7 @@ def check_building_clearance(ctx):
     import shapely
 
     from .findings import classify_min, empty_findings, new_findings
-    from .plan_join import Distinct, PolyEdges, grid_for_geoms, segment_polygon
+    from .plan_join import Distinct, PolyEdges, grid_for_geoms, near_segments_polygons
     from .parallel import rule_threads
     from .rule_roads import Edges, clip_pairs, piece_lines
 
@@ -57,16 +57,18 @@ def check_building_clearance(ctx):
     pg = pf.geometry.to_numpy()
     bg = bld.geometry.to_numpy()
     segs = pm.segments
-    r = reach[segs.line]
-    live = np.flatnonzero(np.isfinite(r))
-    x0, y0, x1, y1 = segs.x0[live], segs.y0[live], segs.x1[live], segs.y1[live]
-    grid = grid_for_geoms(bg, extent_hint=float(np.median(np.abs(x1 - x0) + 2 * r[live])))
-    q, ib = grid.pairs(np.minimum(x0, x1) - r[live], np.minimum(y0, y1) - r[live],
-                       np.maximum(x0, x1) + r[live], np.maximum(y0, y1) + r[live], threads=rule_threads(ctx))
-    sg = live[q]
+    # grid cell from a sample of the segments' query extents
+    smp = slice(None, None, max(1, len(segs) // 65536))
+    rs = reach[segs.line[smp]]
+    ok = np.isfinite(rs)
+    grid = grid_for_geoms(bg, extent_hint=float(np.median(np.abs(segs.dx[smp][ok]) + 2 * rs[ok]))
+                          if ok.any() else None)
+    # one fused pass: candidates, distance to the footprint and the pipe's
+    # widest requirement with both uncertainties (the depth work follows on
+    # the few pairs left)
+    sg, ib, d, t = near_segments_polygons(grid, PolyEdges(bg), segs.x0, segs.y0, segs.x1, segs.y1, segs.line,
+                                          reach, width / 2, acc_p, rp, acc_b, threads=rule_threads(ctx))
     ctx.progress(0.3, rule)
-    ub, bl = np.unique(ib, return_inverse=True)  # edges of the candidate buildings only
-    d, t = segment_polygon(segs.x0[sg], segs.y0[sg], segs.x1[sg], segs.y1[sg], PolyEdges(bg[ub]), bl)
     ip = segs.line[sg]
     if len(segs) != len(pf):  # multi-vertex pipes: the nearest segment of each (pipe, building)
         o = np.lexsort((t, d, ib, ip))
@@ -111,6 +113,6 @@ def check_building_clearance(ctx):
     if none.any():  # a near miss: the shortest line pipe -> building
         geoms[none] = shapely.shortest_line(pg[ip[none]], bg[ib[none]])
     srcs = np.array([rules.entry_source(rule, i) for i in range(len(entries))] + [""], dtype=object)
-    return new_findings(rule, PIPES, pf["uid"].iloc[ip].to_numpy(dtype=object), BUILDINGS,
-                        bld["uid"].iloc[ib].to_numpy(dtype=object), measured, required, "m",
+    return new_findings(rule, PIPES, pf["uid"].iloc[ip], BUILDINGS,
+                        bld["uid"].iloc[ib], measured, required, "m",
                         rules.severity(rule), cert, srcs[ent], geoms)

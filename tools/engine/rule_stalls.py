@@ -38,19 +38,26 @@ def check_stall_over_structure(ctx):
     covers = rules.get(rule, "default_cover_size_m")
     hyd = rules.get(rule, "hydrant_distance_m")
     # only points with an appurtenance of the list (or a hydrant) take part:
-    # select them on the (Arrow) column first, convert the few
-    app_s = pts["appurtenance"]
-    take = np.flatnonzero(app_s.isin(list(apps.value) + [HYDRANT]).to_numpy(dtype=bool, na_value=False))
+    # their codes once (one dictionary pass over the Arrow column), then the
+    # selection, hydrant flag and default cover by table on the few codes
+    import pandas as pd
+
+    codes, uniq = pd.factorize(pts["appurtenance"])  # -1 for NULL
+    uniq = [str(u) for u in uniq]
+    wanted = set(apps.value) | {HYDRANT}
+    by_code = np.array([u in wanted for u in uniq] + [False])
+    take = np.flatnonzero(by_code[codes])
     if len(take) == 0:
         return empty_findings()
-    app_s = app_s.iloc[take]
-    is_h = (app_s == HYDRANT).to_numpy(dtype=bool, na_value=False)
+    kc = np.asarray(codes)[take]
+    is_h = np.array([u == HYDRANT for u in uniq] + [False])[kc]
+    table = covers.value
+    default = np.array([float(table.get(u, np.nan)) if u in table else np.nan for u in uniq] + [np.nan])[kc]
 
     def column(name):  # the taken rows only, then converted
         return pts[name].iloc[take].to_numpy(dtype=float, na_value=np.nan)
 
     size = column("cover_size")
-    default = _map(app_s, covers.value)
     own = np.isfinite(size) & (size > 0)
     radius = np.where(own, size, default) / 2.0
     required = np.where(is_h, float(hyd.value), radius)
@@ -82,7 +89,6 @@ def check_stall_over_structure(ctx):
     r = required[ipt]
     u = acc[ipt] + acc_s[js]
     h = is_h[ipt]
-    # cover: touching counts (<=); hydrant: closer than the distance (<)
     is_f = np.where(h, d - u < r, d - u <= r)
     cert = np.where(np.where(h, d + u < r, d + u <= r), "certain", "possible")
     f = np.nonzero(is_f)[0]
@@ -93,15 +99,7 @@ def check_stall_over_structure(ctx):
         geoms[off] = shapely.shortest_line(sg[js[off]], pg[ipt[off]])
     sev = np.where(is_h[ipt], rules.severity(rule, "severity_hydrant"), rules.severity(rule))
     source = np.where(is_h[ipt], hyd.cite, np.where(own[ipt], "pipe_point.cover_size", covers.cite))
-    return new_findings(rule, STALLS, stalls["uid"].iloc[js].to_numpy(dtype=object), POINTS,
-                        pts["uid"].iloc[take[ipt]].to_numpy(dtype=object), d, required[ipt], "m", sev,
+    return new_findings(rule, STALLS, stalls["uid"].iloc[js], POINTS,
+                        pts["uid"].iloc[take[ipt]], d, required[ipt], "m", sev,
                         cert[f], source.astype(object), geoms)
 
-
-def _map(codes, table):
-    """Map the codes (a Series) through ``table`` on their distinct values."""
-    import pandas as pd
-
-    k, uniq = pd.factorize(codes)
-    vals = np.array([float(table.get(u, np.nan)) if u in table else np.nan for u in uniq] + [np.nan])
-    return vals[np.asarray(k)]

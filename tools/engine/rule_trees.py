@@ -20,7 +20,7 @@ def check_tree_pipe_clearance(ctx):
     import shapely
 
     from .findings import classify_min, empty_findings, new_findings
-    from .plan_join import PointGrid, lookup_distinct, point_segment
+    from .plan_join import PointGrid, lookup_distinct, near_segments_points
     from .parallel import rule_threads
 
     rule = "tree_pipe_clearance"
@@ -47,16 +47,20 @@ def check_tree_pipe_clearance(ctx):
         return empty_findings()
     # candidates: vertex segments of the pipes against the trees binned in a grid
     segs = pm.segments
-    r = reach[segs.line]
-    live = np.flatnonzero(np.isfinite(r))
     txy = shapely.get_coordinates(trees.geometry.to_numpy())
-    grid = PointGrid(txy[:, 0], txy[:, 1], extent_hint=float(np.median(np.abs(segs.dx[live]) + 2 * r[live])))
-    x0, y0, x1, y1 = segs.x0[live], segs.y0[live], segs.x1[live], segs.y1[live]
-    q, it = grid.pairs(np.minimum(x0, x1) - r[live], np.minimum(y0, y1) - r[live],
-                       np.maximum(x0, x1) + r[live], np.maximum(y0, y1) + r[live], threads=rule_threads(ctx))
-    sg = live[q]
+    # grid cell from a sample of the segments' query extents
+    smp = slice(None, None, max(1, len(segs) // 65536))
+    rs = reach[segs.line[smp]]
+    ok = np.isfinite(rs)
+    grid = PointGrid(txy[:, 0], txy[:, 1], extent_hint=float(np.median(np.abs(segs.dx[smp][ok]) + 2 * rs[ok]))
+                     if ok.any() else None)
+    # one fused pass: candidates, distance and each pair's own requirement
+    # (tree or shrub) with both uncertainties; only the findings come back
+    req2 = np.column_stack([req["tree"], req["shrub"]])
+    sg, it, d, t = near_segments_points(grid, segs.x0, segs.y0, segs.x1, segs.y1, segs.line, reach,
+                                        width / 2, acc_p, req2, shrub.astype(np.int64), acc_t,
+                                        threads=rule_threads(ctx))
     ctx.progress(0.5, rule)
-    d, t = point_segment(txy[it, 0], txy[it, 1], segs.x0[sg], segs.y0[sg], segs.x1[sg], segs.y1[sg])
     ip = segs.line[sg]
     if len(segs) != len(pf):  # multi-vertex pipes: the nearest segment of each (pipe, tree)
         o = np.lexsort((d, it, ip))
@@ -88,8 +92,8 @@ def check_tree_pipe_clearance(ctx):
     source = _sources(rules, rule, entry, sh)
     planned = (trees["status"] == "planned").to_numpy(dtype=bool, na_value=False)[it]
     sev = np.where(planned, rules.severity(rule, "severity_planned"), rules.severity(rule, "severity_existing"))
-    return new_findings(rule, TREES, trees["uid"].iloc[it].to_numpy(dtype=object), PIPES,
-                        pf["uid"].iloc[ip].to_numpy(dtype=object), measured, required[f], "m", sev,
+    return new_findings(rule, TREES, trees["uid"].iloc[it], PIPES,
+                        pf["uid"].iloc[ip], measured, required[f], "m", sev,
                         cert[f], source, geoms)
 
 
