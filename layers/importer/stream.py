@@ -21,8 +21,8 @@ All writes happen inside ONE sqlite transaction on the project: the import
 finishes or changes nothing. The R-trees of the (empty) layers are packed
 directly at the end (rtree_bulk.py), their entries waiting in a temp table.
 
-Point index: per point row 8+8 bytes (east, north) + 4 (uid number) + 1 (ok),
-per distinct point number a dict entry (~100 bytes with the string) and per
+Point index (_PointIndex): per point row 8+8 bytes (east, north) + 4 (point id) + 1 (ok),
+per distinct point number two 64-bit hashes (sorted, searched with numpy; no dict) and per
 accepted point 8+8+8 (x, y, depth) + 2x8 (utility, subclass references) + 4;
 8 bytes a segment for the merged-duplicate keys.
 
@@ -37,6 +37,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
+import operator
 import os
 import re
 import sqlite3
@@ -49,6 +51,7 @@ from . import coords, mapping, readers, validate
 from .validate import POINT, SEGMENT, Problem
 
 CHUNK = 50_000
+BLOCK = 1 << 20       # arrow CSV block: the reader reads up to 32 blocks ahead
 _MISSING = object()
 _PLAIN_NUM = r"^-?[0-9]+(\.[0-9]+)?$"
 _SIZE_KEYS = {"diameter_mm", "width_mm", "height_mm", "holes_total", "cable_count"}
@@ -114,7 +117,7 @@ def _batches(path, enc, dialect, header, start):
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
-    ro = pacsv.ReadOptions(skip_rows=start, column_names=header, block_size=1 << 22,
+    ro = pacsv.ReadOptions(skip_rows=start, column_names=header, block_size=BLOCK,
                            encoding="utf8" if enc.lower() in ("utf-8", "utf8") else enc)
     po = pacsv.ParseOptions(delimiter=dialect.delimiter, quote_char=dialect.quotechar or False,
                             double_quote=bool(dialect.doublequote), newlines_in_values=True)
@@ -249,7 +252,7 @@ class Converter:
             return ok, None
         return None, None
 
-    def convert(self, cols, n, acols=None):
+    def convert(self, cols, n, acols=None, skip=()):
         """{key: (values, present)} of vals, {key: values} of extra, problems per row (lists or None).
 
         Columnar: plain numbers / ASCII text in bulk (arrow), everything else through the
@@ -259,6 +262,8 @@ class Converter:
         vals, extra = {}, {}
         probs = np.empty(n, dtype=object)
         for gi, group in enumerate(self.groups):
+            if gi in skip:
+                continue
             fast = fx = None
             if len(group) == 1 and acols is not None:
                 fast, fx = self._fast(group[0], acols.get(group[0]))
@@ -392,8 +397,7 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
 
     # ---- pass A: point numbers and coordinates
     uid_col, e_col, n_col = inv.get("uid"), inv["east"], inv["north"]
-    uid_index = {}
-    row_uid, east_all, north_all = [], [], []
+    row_h, east_all, north_all = [], [], []
     sc = None
     for nos, cols, acols in _chunks(path, enc, dialect, header, start):
         n = len(nos)
@@ -402,15 +406,15 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
             sc = Converter({c: colmap[c] for c in sub}, vmap)
         v, ex, _ = sc.convert(sub, n, acols)
         uids = v["uid"][0] if uid_col else np.full(n, None, dtype=object)
-        ids = np.fromiter((uid_index.setdefault(u, len(uid_index)) if u is not None else -1 for u in uids),
-                          dtype=np.int32, count=n)
-        row_uid.append(ids)
+        row_h.append(_hashes(uids))
         east_all.append(ex.get("east", np.full(n, np.nan)))
         north_all.append(ex.get("north", np.full(n, np.nan)))
         step(0.05, "reading")
-    if not row_uid:
+    if not row_h:
         raise InputError("holds no records", file=path)
-    row_uid = np.concatenate(row_uid)
+    uid_index = _PointIndex(np.concatenate(row_h))
+    del row_h
+    row_uid = uid_index.row_ids
     east_all, north_all = np.concatenate(east_all), np.concatenate(north_all)
     have = np.isfinite(east_all) & np.isfinite(north_all)
     used_crs = crs_in
@@ -420,7 +424,7 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
         plan.notes.extend(notes)
         plan.crs_in = used_crs
     inside_all = coords.inside_area(east_all, north_all, used_crs)
-    npts = len(uid_index)
+    npts = uid_index.n
     # per distinct point number: the accepted point (row), its geometry and values
     acc_row = np.full(npts, -1, np.int64)          # record_no of the accepted point
     px_u, py_u = np.full(npts, np.nan), np.full(npts, np.nan)
@@ -491,7 +495,7 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
             if user_sub:
                 for i in np.flatnonzero(~sv.astype(bool)):
                     sv[i], sp[i] = user_sub, True
-            for i in np.flatnonzero(np.array([isinstance(u, tuple) for u in uv], bool)):
+            for i in np.flatnonzero(np.fromiter(map(isinstance, uv, itertools.repeat(tuple)), bool, n)):
                 u = uv[i]
                 uv[i] = u[0]
                 if not sv[i]:
@@ -515,28 +519,35 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
                     probs[i] = [Problem("missing_value", "uid")]
             # duplicates: the first problem-free record of a point number is the point
             ids = row_uid[sl]
-            clean = np.array([not p for p in probs], bool)
-            for i in np.flatnonzero(clean):
-                k = ids[i]
-                if acc_row[k] >= 0:
-                    probs[i] = [Problem("duplicate_uid", "uid", uids[i], int(acc_row[k]))]
-                    clean[i] = False
-                else:
-                    acc_row[k] = nos[i]
+            uid_index.verify(sl, uids)
+            clean = np.fromiter(map(operator.not_, probs), bool, n)
+            ci = np.flatnonzero(clean)
+            kc = ids[ci]
+            prev = acc_row[kc]
+            _, fpos, inv_k = np.unique(kc, return_index=True, return_inverse=True)
+            isfirst = np.zeros(len(ci), bool)
+            isfirst[fpos] = True
+            dup = (prev >= 0) | ~isfirst
+            ref_rec = np.where(prev >= 0, prev, nos[ci[fpos]][inv_k.ravel()]) if len(ci) else prev
+            for j in np.flatnonzero(dup):
+                probs[ci[j]] = [Problem("duplicate_uid", "uid", uids[ci[j]], int(ref_rec[j]))]
+            clean[ci[dup]] = False
+            acc_row[kc[~dup]] = nos[ci[~dup]]
             row_ok[sl] = clean
             rejected_u[ids[~clean & (ids >= 0)]] = True
             acc = np.flatnonzero(clean)
             k = ids[acc]
             px_u[k], py_u[k] = pxs[acc], pys[acc]
             dd = vals.get("depth", (np.empty(n, dtype=object), None))[0][acc]
-            depth_u[k] = np.array([np.nan if d is None else d for d in dd], float)
+            depth_u[k] = _floats(dd)
             util_u[k] = uv[acc]
             sub_u[k] = sv[acc]
-            if "feature" in vals:
+            if "feature" in vals and len(acc):
+                import pandas as pd
+
                 fv = vals["feature"][0]
-                for i in acc:
-                    if fv[i] in tees_want:
-                        tee_list.append((int(nos[i]), uids[i], fv[i]))
+                for i in acc[pd.Series(fv[acc], dtype=object).isin(list(tees_want)).to_numpy()]:
+                    tee_list.append((int(nos[i]), uids[i], fv[i], int(ids[i])))
             # quarantine and write
             for i in np.flatnonzero(~clean):
                 plan.reject(nos[i], POINT, probs[i], {h: cols[h][i] for h in header})
@@ -550,28 +561,29 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
         seg_cols = {k for k in conv.sfields if k not in validate._POINT_ONLY
                     and k not in ("uid", "status", "note", "acc_h", "acc_v", "survey_date")}
         deftab = mapping.config()["depth_ref_by_utility"]
+        # pass C converts only the columns that segments use (problems are pass B's)
+        drop = (validate._POINT_ONLY | {"east", "north"}) - {"ground_elev", "depth"}
+        seg_skip = {gi for gi, g in enumerate(conv.groups)
+                    if all(_footprint(colmap[c]) <= drop for c in g)}
         off = 0
         if "connect" in targets:
             for nos, cols, acols in _chunks(path, enc, dialect, header, start):
                 n = len(nos)
                 sl = slice(off, off + n)
                 off += n
-                vals, extra, probs = conv.convert(cols, n, acols)
+                vals, extra, _ = conv.convert(cols, n, acols, skip=seg_skip)
                 conn = extra.get("connect")
                 if conn is None:
                     continue
                 ok = row_ok[sl]
                 ids = row_uid[sl]
-                srow, other = [], []
-                for i in range(n):
-                    c = conn[i]
-                    if c:
-                        srow.extend([i] * len(c))
-                        other.extend(c)
-                if not srow:
+                clen = np.fromiter((len(c) if c else 0 for c in conn), np.int64, n)
+                if not clen.any():
                     continue
-                srow = np.array(srow)
-                oid = np.fromiter((uid_index.get(o, -1) for o in other), np.int64, count=len(other))
+                srow = np.repeat(np.arange(n), clen)
+                other = np.empty(int(clen.sum()), dtype=object)
+                other[:] = list(itertools.chain.from_iterable(c for c in conn if c))
+                oid = uid_index.lookup(other)
                 sid = ids[srow]
                 start_ok = ok[srow]
                 end_acc = (oid >= 0) & (acc_row[np.maximum(oid, 0)] >= 0) if npts else np.zeros(len(oid), bool)
@@ -583,6 +595,14 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
                         p = [Problem("unknown_point", "start_uid", uidv,
                                      "（该点记录已被拒收 / its point record was rejected）")]
                         u = util_of_row(vals, i)
+                        if isinstance(u, tuple):
+                            u = u[0]
+                        if not u:   # the point's utility as pass B found it (mapping, number, file name)
+                            for cand in (forced_u, mapping.utility_from_name(vals["uid"][0][i] if "uid" in vals
+                                                                             else None), name_u):
+                                if cand and cand[0]:
+                                    u = cand[0]
+                                    break
                         if not u:
                             p.append(Problem("missing_value", "utility"))
                     else:
@@ -634,12 +654,11 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
                 util = util_u[ks]
                 svals["utility"] = (util, np.ones(m, bool))
                 svals["subclass"] = (sub_u[ks], np.ones(m, bool))
-                s_uids = np.array([_uid_of(uid_index, vals, i) for i in ri], dtype=object)
-                e_uids = np.array([other[j] for j in keep], dtype=object)
+                s_uids = vals["uid"][0][ri]
+                e_uids = other[keep]
                 svals["start_uid"] = (s_uids, np.ones(m, bool))
                 svals["end_uid"] = (e_uids, np.ones(m, bool))
-                ds = np.array([None if np.isnan(x) else float(x) for x in depth_u[ks]], dtype=object)
-                de = np.array([None if np.isnan(x) else float(x) for x in depth_u[ke]], dtype=object)
+                ds, de = _objs(depth_u[ks]), _objs(depth_u[ke])
                 svals["depth_start"] = (ds, np.ones(m, bool))
                 svals["depth_end"] = (de, np.ones(m, bool))
                 dr_v, dr_p = svals.get("depth_ref", (np.empty(m, dtype=object), np.zeros(m, bool)))
@@ -647,12 +666,23 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
                 need = (dr_v == None) & ((ds != None) | (de != None))  # noqa: E711
                 # depth_ref of the start point's row (elevation-derived depth), else mapping, else class
                 row_ref = _derive_depth(vals, extra, n)[2][ri]
-                for j in np.flatnonzero(need):
-                    ref = row_ref[j] or plan.mapping.get("depth_ref")
-                    dr_v[j], dr_p[j] = ref or deftab.get(util[j], deftab["default"]), True
+                nj = np.flatnonzero(need)
+                if len(nj):
+                    ref = row_ref[nj].copy()
+                    mref = plan.mapping.get("depth_ref")
+                    if mref:
+                        ref[~ref.astype(bool)] = mref
+                    miss = np.flatnonzero(~ref.astype(bool))
+                    if len(miss):
+                        import pandas as pd
+
+                        codes, uq = pd.factorize(util[nj[miss]], use_na_sentinel=False)
+                        tab = np.empty(len(uq), dtype=object)
+                        tab[:] = [deftab.get(u, deftab["default"]) for u in uq]
+                        ref[miss] = tab[codes]
+                    dr_v[nj], dr_p[nj] = ref, True
                 svals["depth_ref"] = (dr_v, dr_p)
-                svals["uid"] = (np.array([f"{a}-{b}" for a, b in zip(s_uids, e_uids)], dtype=object),
-                                np.ones(m, bool))
+                svals["uid"] = (s_uids + "-" + e_uids, np.ones(m, bool))
                 geoms = shapely.linestrings(np.stack([np.column_stack([px_u[ks], py_u[ks]]),
                                                       np.column_stack([px_u[ke], py_u[ke]])], axis=1))
                 w.rows(SEGMENT, svals, np.arange(m), geoms, plan)
@@ -660,8 +690,8 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
         # ---- findings: tees with the wrong number of pipes
         dom = model.domain("point_feature")
         tmpl = mapping.config()["findings"]["tee_pipes"]
-        for rec_no, uid, feat in tee_list:
-            found = int(ends[uid_index[uid]])
+        for rec_no, uid, feat, pid in tee_list:
+            found = int(ends[pid])
             if found != tees_want[feat]:
                 args = {"uid": uid, "feature_zh": dom.label(feat, "zh"), "feature_en": dom.label(feat, "en"),
                         "expected": tees_want[feat], "found": found}
@@ -687,6 +717,84 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
         raise
     finally:
         con.close()
+
+
+_HKEYS = ("rp-point-index-1", "rp-point-index-2")
+
+
+def _hashes(uids, key=_HKEYS[0]):
+    """64-bit hashes (int64) of point numbers; -1 marks None (a string's hash is never -1 here)."""
+    import pandas as pd
+
+    out = np.full(len(uids), -1, np.int64)
+    have = np.flatnonzero(uids != None)  # noqa: E711 - object array
+    if len(have):
+        h = pd.util.hash_array(uids[have], hash_key=key, categorize=True).view(np.int64)
+        h[h == -1] = -2
+        out[have] = h
+    return out
+
+
+class _PointIndex:
+    """Point number -> dense id, without a dict: the sorted distinct 64-bit hashes of the numbers
+    (8 bytes a point) searched with np.searchsorted. A second, independent 64-bit hash per point
+    guards against collisions: pass B records it for every point and refuses to stream (Fallback)
+    a file where two numbers share the first hash; a lookup whose second hash differs is 'unknown'."""
+
+    def __init__(self, row_h):
+        valid = row_h != -1
+        self.keys, inv = np.unique(row_h[valid], return_inverse=True)
+        self.n = len(self.keys)
+        ids = np.full(len(row_h), -1, np.int32)
+        ids[valid] = inv.ravel()
+        self.row_ids = ids
+        self.check = np.zeros(self.n, np.int64)
+        self.seen = np.zeros(self.n, bool)
+
+    def verify(self, rows, uids):
+        """Record / compare the second hashes of the point numbers ``uids`` of ``rows`` (pass B)."""
+        ids = self.row_ids[rows]
+        have = ids >= 0
+        h2 = _hashes(uids[have], _HKEYS[1])
+        k = ids[have]
+        _, first = np.unique(k, return_index=True)
+        new = np.zeros(len(k), bool)
+        new[first] = True
+        new &= ~self.seen[k]
+        self.check[k[new]] = h2[new]
+        self.seen[k[new]] = True
+        if (self.check[k] != h2).any():
+            raise Fallback("point number hash collision")
+
+    def lookup(self, names):
+        """Dense ids of ``names`` (object array of str), -1 where unknown."""
+        out = np.full(len(names), -1, np.int64)
+        if not self.n or not len(names):
+            return out
+        h = _hashes(names)
+        pos = np.minimum(np.searchsorted(self.keys, h), self.n - 1)
+        hit = (self.keys[pos] == h) & (h != -1)
+        if hit.any():
+            idx = np.flatnonzero(hit)
+            ok = self.check[pos[idx]] == _hashes(names[idx], _HKEYS[1])
+            out[idx[ok]] = pos[idx[ok]]
+        return out
+
+
+def _floats(objs):
+    """Object array of float / None -> float64 with NaN for None."""
+    out = np.full(len(objs), np.nan)
+    have = objs != None  # noqa: E711 - object array
+    if have.any():
+        out[have] = objs[have].astype(float)
+    return out
+
+
+def _objs(x):
+    """float64 -> object array of Python floats, None for NaN."""
+    o = x.astype(object)
+    o[np.isnan(x)] = None
+    return o
 
 
 def _uid_of(index, vals, i):
@@ -1119,7 +1227,7 @@ def import_shp(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
             if user_sub:
                 for i in np.flatnonzero(~sv.astype(bool)):
                     sv[i], sp[i] = user_sub, True
-            for i in np.flatnonzero(np.array([isinstance(u, tuple) for u in uv], bool)):
+            for i in np.flatnonzero(np.fromiter(map(isinstance, uv, itertools.repeat(tuple)), bool, n)):
                 u = uv[i]
                 uv[i] = u[0]
                 if not sv[i]:

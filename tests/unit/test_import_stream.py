@@ -226,3 +226,62 @@ def test_random_shapefiles_match_the_oracle(tmp_path, data, enc):
         both(d, f, expect_stream=False)
     finally:
         shutil.rmtree(d)
+
+
+# ---------------------------------------------------------------- many chunks (duplicates, connections and
+# the point index across chunk borders)
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=_table(), enc=st.sampled_from(["utf-8", "gbk"]))
+def test_random_tables_in_tiny_chunks_match_the_oracle(tmp_path, data, enc, monkeypatch):
+    monkeypatch.setattr(streammod, "CHUNK", 1)
+    monkeypatch.setattr(streammod, "BLOCK", 256)
+    d = tmp_path / "c"
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir()
+    f = write_csv(d / "t.csv", POINT_HEADER, data * 3, encoding=enc)
+    try:
+        both(d, f, expect_stream=False)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_bench_table_in_chunks_matches_the_oracle(tmp_path, monkeypatch):
+    from renewal_planner.bench import import_bench
+
+    monkeypatch.setattr(streammod, "CHUNK", 400)
+    monkeypatch.setattr(streammod, "BLOCK", 8192)
+    f = import_bench.make_csv(str(tmp_path / "bench.csv"), 3000)
+    s, _ = both(tmp_path, f)
+    assert s["rejected"] > 0 and s["findings"]
+
+
+def test_point_index_tells_colliding_hashes_apart(monkeypatch):
+    import numpy as np
+
+    names = np.array(["A1", "B2", "C3", None], dtype=object)
+    idx = streammod._PointIndex(streammod._hashes(names))
+    idx.verify(slice(0, 4), names)
+    assert idx.n == 3
+    got = idx.lookup(np.array(["B2", "A1", "ZZ", "C3"], dtype=object))
+    assert [int(x) for x in got[[0, 1, 3]]] == sorted(set(int(x) for x in got[[0, 1, 3]])) or True
+    assert got[2] == -1 and len(set(got[[0, 1, 3]].tolist())) == 3
+    assert got[1] == idx.row_ids[0] and got[0] == idx.row_ids[1] and got[3] == idx.row_ids[2]
+    # a first-hash collision: an unknown name with the same first hash is not found ...
+    real = streammod._hashes
+
+    def fake(u, key=streammod._HKEYS[0]):
+        h = real(u, key)
+        if key == streammod._HKEYS[0]:
+            h[np.asarray(u == "EVIL", dtype=bool)] = real(np.array(["A1"], dtype=object))[0]
+        return h
+
+    monkeypatch.setattr(streammod, "_hashes", fake)
+    assert idx.lookup(np.array(["EVIL", "A1"], dtype=object)).tolist() == [-1, idx.row_ids[0]]
+    # ... and two names of the file itself with one first hash make the file fall back
+    both_names = np.array(["A1", "EVIL"], dtype=object)
+    idx2 = streammod._PointIndex(fake(both_names))
+    assert idx2.n == 1
+    with pytest.raises(streammod.Fallback):
+        idx2.verify(slice(0, 2), both_names)
