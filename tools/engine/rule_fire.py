@@ -272,7 +272,7 @@ def _ends(e_bare, dirs, typical, delta):
     return far, is_end
 
 
-def _passes(bare, free, dirs, typical, width, delta, obstructed):
+def _passes(bare, blocks, dirs, typical, width, delta, obstructed):
     """Does a vehicle of ``width`` pass each lane unit (arrays aligned)?
     See :func:`clear_widths`."""
     import shapely
@@ -285,7 +285,13 @@ def _passes(bare, free, dirs, typical, width, delta, obstructed):
     e_obs = e_bare.copy()  # units without obstacles: free space = bare lane
     m = obstructed
     if m.any():
-        e_obs[m] = _par(shapely.buffer, free[m], -r[m], quad_segs=QUAD_SEGS)
+        # (lane - obstacles) eroded by r == (lane eroded by r) - (obstacles
+        # dilated by r): the second form only grows the obstacles (robust in
+        # GEOS, where a negative buffer of the lane minus a small corner
+        # obstacle can lose millimetre-wide strips) and is monotone by
+        # construction: more obstacles, a larger dilation, less free space
+        grown = _par(shapely.buffer, blocks[m], r[m], quad_segs=QUAD_SEGS)
+        e_obs[m] = _par(shapely.difference, e_bare[m], grown)
 
     parts, pidx = shapely.get_parts(e_bare, return_index=True)
     cnt = np.zeros(n, dtype=np.int64)
@@ -303,7 +309,7 @@ def _passes(bare, free, dirs, typical, width, delta, obstructed):
     return (cnt == 1) & ok
 
 
-def clear_widths(bare, free, axis, cap, resolution, obstructed=None):
+def clear_widths(bare, blocks, axis, cap, resolution, obstructed=None):
     """Widest vehicle width (m) that passes each lane unit, up to ``cap``.
 
     Definition ("a vehicle of width w passes", rules.md "Clear width of a
@@ -311,7 +317,8 @@ def clear_widths(bare, free, axis, cap, resolution, obstructed=None):
 
     * E_bare(w) = the bare lane unit eroded by w/2 (where the vehicle's
       centre line can run); E_obs(w) = the lane minus its obstacles (stalls,
-      buildings, tree crown circles), eroded by w/2.
+      buildings, tree crown circles), eroded by w/2, computed as E_bare(w)
+      minus the obstacles (``blocks``: their union per unit) grown by w/2.
     * The lane's *ends* are extremes of E_bare(w): the two along the long
       axis (the long side of the unit's minimum rotated rectangle) always,
       and the two across it where they are short (within ``resolution`` of
@@ -340,8 +347,8 @@ def clear_widths(bare, free, axis, cap, resolution, obstructed=None):
       connectivity only; a sharply slanted lane end with an obstacle in its
       acute corner may be reported as blocked.
 
-    ``obstructed`` (bool per unit, default all): units whose ``free`` differs
-    from ``bare``; the others are eroded once, not twice.
+    ``obstructed`` (bool per unit, default all): units with obstacles
+    (``blocks`` is only read there).
 
     Returns ``cap`` where ``cap`` passes, otherwise the widest passing width
     found by bisection on [0, cap] to ``resolution`` (0 when even the
@@ -359,14 +366,14 @@ def clear_widths(bare, free, axis, cap, resolution, obstructed=None):
     obstructed = np.ones(n, dtype=bool) if obstructed is None else np.asarray(obstructed, bool)
     dirs = _directions(np.asarray(axis, float))
     typical = 2.0 * shapely.area(bare) / np.maximum(shapely.length(bare), 1e-12)
-    ok = _passes(bare, free, dirs, typical, cap, resolution, obstructed)
+    ok = _passes(bare, blocks, dirs, typical, cap, resolution, obstructed)
     todo = np.flatnonzero(~ok)
     lo = np.zeros(len(todo))
     hi = cap[todo].copy()
     if len(todo):  # blocked even for the narrowest vehicle: 0, no bisection
         k = todo
         tiny = np.minimum(resolution, cap[k])
-        p = _passes(bare[k], free[k], dirs[k], typical[k], tiny, resolution, obstructed[k])
+        p = _passes(bare[k], blocks[k], dirs[k], typical[k], tiny, resolution, obstructed[k])
         lo[p] = tiny[p]
         hi[~p] = 0.0
     while len(todo):
@@ -376,7 +383,7 @@ def clear_widths(bare, free, axis, cap, resolution, obstructed=None):
         sel = np.flatnonzero(act)
         mid = (lo[sel] + hi[sel]) / 2.0
         k = todo[sel]
-        p = _passes(bare[k], free[k], dirs[k], typical[k], mid, resolution, obstructed[k])
+        p = _passes(bare[k], blocks[k], dirs[k], typical[k], mid, resolution, obstructed[k])
         lo[sel[p]] = mid[p]
         hi[sel[~p]] = mid[~p]
     out[todo] = lo
@@ -413,22 +420,21 @@ def _lane_obstacles(ctx, units, tol):
 
 
 def free_space(units, ui, geo):
-    """Each unit minus its obstacles (one GEOS difference per unit that has
-    any). Returns (free, obstructed: bool per unit)."""
+    """Each unit's obstacles as one geometry (their union; the unit itself
+    where it has none). Returns (blocks, obstructed: bool per unit)."""
     import shapely
 
     units = np.asarray(units, dtype=object)
-    free = units.copy()
+    blocks = units.copy()
     obstructed = np.zeros(len(units), dtype=bool)
     if len(ui):
         order = np.argsort(ui, kind="stable")
         ui, geo = ui[order], geo[order]
         has = np.unique(ui)
         gc = shapely.geometrycollections(geo, indices=np.searchsorted(has, ui))
-        union = _par(shapely.buffer, gc, 0.0)  # buffer 0 of a collection = its union
-        free[has] = _par(shapely.difference, units[has], union)
+        blocks[has] = _par(shapely.buffer, gc, 0.0)  # buffer 0 of a collection = its union
         obstructed[has] = True
-    return free, obstructed
+    return blocks, obstructed
 
 
 def check_fire_lane_width(ctx):
@@ -458,11 +464,11 @@ def check_fire_lane_width(ctx):
     units = np.asarray(units, dtype=object)
     ctx.progress(0.1, f"{RULE_WIDTH}: obstacles")
     ui, geo = _lane_obstacles(ctx, units, res / 5.0)
-    free, obstructed = free_space(units, ui, geo)
+    blocks, obstructed = free_space(units, ui, geo)
     axis = _axes(units)
     ctx.progress(0.4, f"{RULE_WIDTH}: widths")
     cap = (req + unc)[lane_of]
-    width = clear_widths(units, free, axis, cap, res, obstructed)
+    width = clear_widths(units, blocks, axis, cap, res, obstructed)
 
     # a lane's clear width is that of its narrowest part
     measured = np.full(len(lanes), np.inf)
@@ -480,7 +486,7 @@ def check_fire_lane_width(ctx):
     bare = units[um]
     swept = shapely.buffer(shapely.buffer(bare, -r, quad_segs=QUAD_SEGS), r, join_style="mitre")
     narrow = shapely.difference(bare, swept)
-    inside = _par(shapely.difference, bare, free[um])
+    inside = _par(shapely.intersection, bare, blocks[um])  # the obstacles' parts in the unit
     where = np.where(obstructed[um], shapely.union(inside, narrow), narrow)
     keep = ~shapely.is_empty(where) & (shapely.area(where) > 1e-9)
     k_of = np.searchsorted(rows, lane_of[um])

@@ -40,8 +40,9 @@ class Segments:
             # straight two-point LineStrings (the usual pipe segment): one vertex segment each
             xy = shapely.get_coordinates(geoms).reshape(n, 2, 2)
             if ((xy[:, 0] != xy[:, 1]).any(axis=1)).all():
-                self.x0, self.y0 = xy[:, 0, 0], xy[:, 0, 1]
-                self.x1, self.y1 = xy[:, 1, 0], xy[:, 1, 1]
+                # contiguous columns (strided views would be copied by every kernel call)
+                self.x0, self.y0, self.x1, self.y1 = (np.ascontiguousarray(xy[:, i, j])
+                                                      for i, j in ((0, 0), (0, 1), (1, 0), (1, 1)))
                 self.line = np.arange(n, dtype=np.int64)
                 self.dx = self.x1 - self.x0
                 self.dy = self.y1 - self.y0
@@ -90,8 +91,9 @@ class Segments:
         if (counts == 2).all():
             xy = coords.reshape(n, 2, 2)
             if ((xy[:, 0] != xy[:, 1]).any(axis=1)).all():
-                self.x0, self.y0 = xy[:, 0, 0], xy[:, 0, 1]
-                self.x1, self.y1 = xy[:, 1, 0], xy[:, 1, 1]
+                # contiguous columns (strided views would be copied by every kernel call)
+                self.x0, self.y0, self.x1, self.y1 = (np.ascontiguousarray(xy[:, i, j])
+                                                      for i, j in ((0, 0), (0, 1), (1, 0), (1, 1)))
                 self.line = np.arange(n, dtype=np.int64)
                 self.dx = self.x1 - self.x0
                 self.dy = self.y1 - self.y0
