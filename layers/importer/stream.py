@@ -275,11 +275,9 @@ class Converter:
                     out = extra.setdefault(target, np.full(n, np.nan))
                     out[okx] = fx[okx]
                 elif target == "connect":
+                    # one plain point number: the str itself stands for the list [str]
                     out = extra.setdefault("connect", np.empty(n, dtype=object))
-                    sv = cols[col][okx]
-                    lst = np.empty(len(okx), dtype=object)
-                    lst[:] = [[t] for t in sv]
-                    out[okx] = lst
+                    out[okx] = cols[col][okx]
                 elif fx is not None:
                     v, p = vals.setdefault(target, (np.empty(n, dtype=object), np.zeros(n, bool)))
                     v[okx] = fx[okx]
@@ -577,12 +575,19 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
                     continue
                 ok = row_ok[sl]
                 ids = row_uid[sl]
-                clen = np.fromiter((len(c) if c else 0 for c in conn), np.int64, n)
+                # a str is one point number (Converter fast path), a list several (or none)
+                iss = np.fromiter(map(isinstance, conn, itertools.repeat(str)), bool, n)
+                isl = np.flatnonzero(np.fromiter(map(isinstance, conn, itertools.repeat(list)), bool, n))
+                clen = iss.astype(np.int64)
+                clen[isl] = [len(c) for c in conn[isl]]
                 if not clen.any():
                     continue
                 srow = np.repeat(np.arange(n), clen)
+                first = np.cumsum(clen) - clen
                 other = np.empty(int(clen.sum()), dtype=object)
-                other[:] = list(itertools.chain.from_iterable(c for c in conn if c))
+                other[first[iss]] = conn[iss]
+                for i in isl:
+                    other[first[i]:first[i] + clen[i]] = conn[i]
                 oid = uid_index.lookup(other)
                 sid = ids[srow]
                 start_ok = ok[srow]
@@ -876,9 +881,11 @@ class _Writer:
         self._ends = None
 
     def begin(self):
-        for layer in (POINT, SEGMENT):
-            self.con.execute(f'CREATE TEMP TABLE "rp_rtree_{layer}" (k INTEGER, id INTEGER, minx REAL, '
-                             'maxx REAL, miny REAL, maxy REAL)')
+        import tempfile
+
+        # R-tree entries wait in two temporary files a layer (Morton keys; fid and box), not in memory
+        self.rt = {layer: (tempfile.TemporaryFile(prefix="rp-rtree-"), tempfile.TemporaryFile(prefix="rp-rtree-"))
+                   for layer in (POINT, SEGMENT)}
         for layer in (POINT, SEGMENT):
             trig = [f"rtree_{layer}_geom_insert", f"trigger_insert_feature_count_{layer}"]
             for name in trig:
@@ -948,9 +955,12 @@ class _Writer:
         # R-tree entries wait in a temp table with a Morton key and go in spatially sorted at the end
         # (an R-tree fed in spatial order touches few nodes per insert: much faster than file order)
         key = _morton((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
-        self.con.executemany(f'INSERT INTO temp."rp_rtree_{layer}" VALUES (?,?,?,?,?,?)',
-                             zip(key.tolist(), fids, b[:, 0].tolist(), b[:, 2].tolist(), b[:, 1].tolist(),
-                                 b[:, 3].tolist()))
+        rec = np.empty(n, _RT)
+        rec["id"] = np.arange(start + 1, start + 1 + n, dtype=np.int64)
+        rec["box"] = b[:, [0, 2, 1, 3]]
+        kf, df = self.rt[layer]
+        kf.write(np.ascontiguousarray(key, np.int64).tobytes())
+        df.write(rec.tobytes())
         self.inserted[layer] += n
         plan.counts["insert"] += n
         plan.by_layer[layer] += n
@@ -964,15 +974,23 @@ class _Writer:
         for layer in (POINT, SEGMENT):
             # the layer was empty (else Fallback): its R-tree is packed from the sorted entries
             loader = rtree_bulk.Loader(con, f"rtree_{layer}_geom")
-            cur = con.execute(f'SELECT id, minx, maxx, miny, maxy FROM temp."rp_rtree_{layer}" ORDER BY k')
-            while True:
-                got = cur.fetchmany(rtree_bulk.MAXCELLS * 2000)
-                if not got:
-                    break
-                a = np.array(got, dtype=np.float64)
-                loader.add(a[:, 0].astype(np.int64), a[:, 1], a[:, 2], a[:, 3], a[:, 4])
+            kf, df = self.rt[layer]
+            kf.flush()
+            df.flush()
+            kf.seek(0)
+            order = np.argsort(np.frombuffer(kf.read(), np.int64), kind="stable")
+            if len(order):
+                mm = np.memmap(df, dtype=_RT, mode="r")
+                step = rtree_bulk.MAXCELLS * 2000
+                for i in range(0, len(order), step):
+                    a = mm[order[i:i + step]]
+                    box = a["box"]
+                    loader.add(a["id"], box[:, 0], box[:, 1], box[:, 2], box[:, 3])
+                del mm
+            del order
+            kf.close()
+            df.close()
             loader.finish()
-            con.execute(f'DROP TABLE temp."rp_rtree_{layer}"')
         for name, sql in self.saved.items():
             con.execute(sql)
         for layer in (POINT, SEGMENT):
@@ -996,6 +1014,7 @@ class _Writer:
             con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (self.now, t))
 
 
+_RT = np.dtype([("id", "<i8"), ("box", "<f8", (4,))])   # fid, minx maxx miny maxy
 _HDR = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs", "<i4"), ("env", "<f8", (4,))])
 
 
