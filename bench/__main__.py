@@ -1,6 +1,10 @@
 """`make bench`: the engine against DuckDB spatial and PostGIS on a synthetic city.
 
     python -m renewal_planner.bench [--segments N] [--quick] [--no-postgis] [--no-duckdb]
+                                    [--no-report] [--no-imports] [--no-pg-store]
+
+Then the report, import (beside ogr2ogr) and PostGIS-store benchmarks, each a
+section of the same results file.
 
 Every measured job runs in a fresh process (bench/worker.py) so its peak memory
 is its own. Results: a table on stdout, and build/bench/results-<N>.json / .md.
@@ -92,6 +96,13 @@ def main(argv=None) -> int:
                          "like-for-like figure for the peers' query seconds)")
     ap.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                     help="then the report benchmark (bench/report_bench.py: 10,000 findings to PDF, HTML, XLSX)")
+    ap.add_argument("--imports", action=argparse.BooleanOptionalAction, default=True,
+                    help="then the import benchmark (bench/import_bench.py: a point-table CSV and a line "
+                         "shapefile of as many rows as segments, and a tenth of that, beside ogr2ogr)")
+    ap.add_argument("--pg-store", action=argparse.BooleanOptionalAction, default=True,
+                    help="then the PostGIS store benchmark (bench/pg_store_bench.py: the city in a PostGIS "
+                         "project, checked there and as GeoPackage, plus a one-area check); off with --quick "
+                         "or --no-postgis")
     a = ap.parse_args(argv)
     n = 100_000 if a.quick else a.segments
     base_n = max(n // 10, 1000)
@@ -199,6 +210,12 @@ def main(argv=None) -> int:
     if a.report:
         report["report_bench"] = run_report_bench()
         md += "\n## Report: 10,000 findings (bench/report_bench.py)\n\n```\n" + report["report_bench"] + "```\n"
+    if a.imports:
+        report["import_bench"] = run_section("import benchmark", "import_bench", n)
+        md += "\n" + report["import_bench"] + "\n"
+    if a.pg_store and use_pg:
+        report["pg_store_bench"] = run_section("PostGIS store benchmark", "pg_store_bench", n)
+        md += "\n" + report["pg_store_bench"] + "\n"
     with open(os.path.join(outdir, f"results-{n}.json"), "w") as f:
         json.dump(report, f, indent=1, default=str)
     with open(os.path.join(outdir, f"results-{n}.md"), "w") as f:
@@ -220,6 +237,23 @@ def run_report_bench() -> str:
         text = f"report benchmark: timeout after {JOB_TIMEOUT} s\n"
     log(text)
     return text
+
+
+def run_section(title: str, module: str, n: int) -> str:
+    """bench/<module>.py's ``run(n, log)`` in this process (it starts its own
+    subprocesses and servers); its markdown, or what went wrong."""
+    import importlib
+    import traceback
+
+    log(f"{title}, {n:,} ...")
+    try:
+        text = importlib.import_module(f"{__package__}.{module}").run(n, log=log)
+        log(text)
+        return text
+    except Exception as e:  # one section failing must not lose the others' figures
+        text = f"## {title}\n\nfailed: {type(e).__name__}: {e}\n\n```\n{traceback.format_exc()[-2000:]}```\n"
+        log(text)
+        return text
 
 
 def fastest_verdict(r) -> str:
