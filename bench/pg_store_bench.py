@@ -100,6 +100,28 @@ def load_pg(gpkg: str, project: str, log=print) -> dict:
     return out
 
 
+def read_times(gpkg: str, project: str, layers, repeat: int = 2, log=print) -> dict:
+    """{layer: (rows, GeoPackage s, PostGIS s)}: io.read_layer of the whole layer, best of ``repeat``."""
+    import gc
+
+    from ..layers import io
+
+    out = {}
+    for name in layers:
+        best = []
+        for proj in (gpkg, project):
+            t_best, n = float("inf"), 0
+            for _ in range(repeat):
+                gc.collect()
+                t = time.perf_counter()
+                n = len(io.read_layer(proj, name))
+                t_best = min(t_best, time.perf_counter() - t)
+            best.append(t_best)
+        out[name] = (n, best[0], best[1])
+        log(f"  {name}: {n:,} rows, GeoPackage {best[0]:.2f} s, PostGIS {best[1]:.2f} s")
+    return out
+
+
 def _check_in_process(project: str, area: str = None) -> dict:
     """One check (as ``renewal-planner check``), in a fresh process: the seconds
     of check_project, rows read per layer, findings and their hash."""
@@ -191,6 +213,8 @@ def _run(segments, gp, conninfo, log, t_all) -> str:
     load_s = time.perf_counter() - t
     log(f"loaded in {load_s:.1f} s")
 
+    log("whole-layer reads (io.read_layer, best of 2) ...")
+    reads = read_times(gp, project, list(loaded), log=log)
     res = {}
     for key, proj, area in (("gpkg", gp, None), ("pg", project, None),
                             ("gpkg_area", gp, f"{AREA_PREFIX}2"), ("pg_area", project, f"{AREA_PREFIX}2")):
@@ -198,7 +222,7 @@ def _run(segments, gp, conninfo, log, t_all) -> str:
         res[key] = _check_in_process(proj, area)
         log(f"  {res[key]['check_s']:.2f} s, {res[key]['findings']:,} findings, rows read "
             f"{sum(res[key]['rows_read'].values()):,}")
-    md = _markdown(segments, server, init_s, load_s, loaded, res, time.perf_counter() - t_all)
+    md = _markdown(segments, server, init_s, load_s, loaded, res, time.perf_counter() - t_all, reads)
     path = os.path.realpath(os.path.join(_out_dir(), "pg-store-results.md"))
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(md)
@@ -207,7 +231,7 @@ def _run(segments, gp, conninfo, log, t_all) -> str:
     return md
 
 
-def _markdown(segments, server, init_s, load_s, loaded, res, wall) -> str:
+def _markdown(segments, server, init_s, load_s, loaded, res, wall, reads=None) -> str:
     g, p, ga, pa = res["gpkg"], res["pg"], res["gpkg_area"], res["pg_area"]
     ratio = p["check_s"] / g["check_s"] if g["check_s"] else float("nan")
     total_rows = sum(v[0] for v in loaded.values())
@@ -239,6 +263,15 @@ def _markdown(segments, server, init_s, load_s, loaded, res, wall) -> str:
     lines += ["", "Load per layer (rows, read from GeoPackage s, COPY into PostGIS s):", ""]
     for name, (n, tr, tc) in loaded.items():
         lines.append(f"- {name}: {n:,} rows, read {tr:.2f} s, COPY {tc:.2f} s")
+    if reads:
+        lines += ["", "Whole-layer reads (`io.read_layer`, all columns, best of 2; PostGIS: one CSV COPY "
+                  "parsed by pyarrow):", "", "| layer | rows | GeoPackage s | PostGIS s | PostGIS / GeoPackage |",
+                  "|---|---|---|---|---|"]
+        for name, (n, tg, tp) in reads.items():
+            lines.append(f"| {name} | {n:,} | {tg:.2f} | {tp:.2f} | {tp / tg if tg else float('nan'):.2f} |")
+        tg, tp = sum(v[1] for v in reads.values()), sum(v[2] for v in reads.values())
+        lines.append(f"| all | {sum(v[0] for v in reads.values()):,} | {tg:.2f} | {tp:.2f} | "
+                     f"{tp / tg if tg else float('nan'):.2f} |")
     lines += ["", f"One-area check, rows read from PostGIS per layer: "
               + ", ".join(f"{k} {v:,}" for k, v in sorted(pa["rows_read"].items()))
               + f" (whole city: {sum(p['rows_read'].values()):,})", "",

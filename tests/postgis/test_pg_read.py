@@ -93,6 +93,7 @@ def twin(demo_gpkg, pg_conninfo, tmp_path_factory):
 
     extra = gpd.GeoDataFrame({"uid": ["no-geom-1", "with-geom", "no-geom-2"]},
                              geometry=[None, shapely.box(500000, 3000000, 500010, 3000012), None], crs="EPSG:4547")
+    extra["updated_at"] = pd.Timestamp("2025-06-01 08:00:00", tz="UTC")
     for proj in (gp, p):
         io.write_layer(proj, "import_batch", batches, fill_defaults=False)
         io.write_layer(proj, "building", extra)  # NULL geometries between WKB ones
@@ -221,3 +222,16 @@ def test_read_in_a_session_leaves_the_settings(twin):
         assert con.execute("SELECT current_setting('TimeZone')").fetchone()[0] == "Asia/Shanghai"
     assert tz
 
+
+
+def test_a_failed_read_is_an_input_error_and_the_session_goes_on(twin):
+    from renewal_planner.layers.errors import InputError
+
+    _, p = twin
+    with pytest.raises(InputError, match="refused"):
+        io.read_layer(p, "tree", where="no_such_column = 1")
+    with pg.session(p):
+        with pytest.raises(InputError, match="refused"):
+            io.read_layer(p, "tree", where="1/0 = 1")  # fails while the rows are sent
+        assert len(io.read_layer(p, "tree")) > 0
+    assert len(io.read_layer(p, "tree")) > 0
