@@ -580,8 +580,6 @@ def read_layer(project: str, name: str, columns=None, where: str = None, bbox=No
     ``where`` is an SQL expression written by our own code (as for GDAL);
     values from users must reach it escaped (tools/engine/context.py does).
     """
-    import io as _io
-
     import numpy as np
     import pandas as pd
     import pyarrow as pa
