@@ -54,8 +54,11 @@ def check_stall_over_structure(ctx):
     table = covers.value
     default = np.array([float(table.get(u, np.nan)) if u in table else np.nan for u in uniq] + [np.nan])[kc]
 
-    def column(name):  # the taken rows only, then converted
-        return pts[name].iloc[take].to_numpy(dtype=float, na_value=np.nan)
+    def column(name):  # the taken rows only (a plain float column: no copy of the rest)
+        v = pts[name].to_numpy()
+        if v.dtype != np.float64:
+            return pts[name].iloc[take].to_numpy(dtype=float, na_value=np.nan)
+        return v[take]
 
     size = column("cover_size")
     own = np.isfinite(size) & (size > 0)
