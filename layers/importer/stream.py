@@ -416,12 +416,15 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
     east_all, north_all = np.concatenate(east_all), np.concatenate(north_all)
     have = np.isfinite(east_all) & np.isfinite(north_all)
     used_crs = crs_in
+    swapped = False   # the decision; pass B applies it to its own (same) coordinates, chunk by chunk
     if have.any():
-        e2, n2, used_crs, notes = coords.table_crs(east_all[have], north_all[have], crs_in)
-        east_all[have], north_all[have] = e2, n2
+        e1 = east_all[have]
+        e2, n2, used_crs, notes = coords.table_crs(e1, north_all[have], crs_in)
+        swapped = e2 is not e1
         plan.notes.extend(notes)
         plan.crs_in = used_crs
-    inside_all = coords.inside_area(east_all, north_all, used_crs)
+        del e1, e2, n2
+    del east_all, north_all, have
     npts = uid_index.n
     # per distinct point number: the accepted point (row), its geometry and values
     acc_row = np.full(npts, -1, np.int64)          # record_no of the accepted point
@@ -461,9 +464,11 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
             sl = slice(off, off + n)
             off += n
             vals, extra, probs = conv.convert(cols, n, acols)
-            east, north = east_all[sl], north_all[sl]
-            hv = have[sl]
-            inside = inside_all[sl]
+            east, north = extra.get("east", np.full(n, np.nan)), extra.get("north", np.full(n, np.nan))
+            hv = np.isfinite(east) & np.isfinite(north)
+            if swapped:
+                east, north = np.where(hv, north, east), np.where(hv, east, north)
+            inside = coords.inside_area(east, north, used_crs)
             pxs, pys = coords.transform(np.where(inside, east, 0), np.where(inside, north, 0), used_crs,
                                         project_crs)
             in_project = coords.inside_area(pxs, pys, project_crs)
@@ -703,6 +708,10 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
                 plan.findings.append({"finding": "tee_pipes", "record_no": rec_no, "uid": uid, "feature": feat,
                                       "expected": tees_want[feat], "found": found,
                                       "message_zh": tmpl[0].format(**args), "message_en": tmpl[1].format(**args)})
+        # the per-point arrays and the last chunk go before the R-trees are packed (lower peak)
+        acc_row = px_u = py_u = depth_u = util_u = sub_u = rejected_u = row_ok = row_uid = None
+        ends = seen = uid_index = tee_list = None
+        vals = extra = cols = acols = probs = conn = svals = geoms = other = None
         plan.records_in = plan.accepted + plan.rejected
         plan.target_layers = sorted({lyr for lyr, c in plan.by_layer.items() if c} | plan.reject_layers)
         mjson = batchmod.mapping_json(plan)
