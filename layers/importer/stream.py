@@ -21,10 +21,13 @@ All writes happen inside ONE sqlite transaction on the project: the import
 finishes or changes nothing. The R-trees of the (empty) layers are packed
 directly at the end (rtree_bulk.py), their entries waiting in a temp table.
 
-Point index (_PointIndex): per point row 8+8 bytes (east, north) + 4 (point id) + 1 (ok),
-per distinct point number two 64-bit hashes (sorted, searched with numpy; no dict) and per
-accepted point 8+8+8 (x, y, depth) + 2x8 (utility, subclass references) + 4;
-8 bytes a segment for the merged-duplicate keys.
+Memory (per row / point, besides one chunk): pass A keeps an 8-byte hash and the coordinates of
+each row only until the X/Y decision, then a 4-byte point id a row (+1 byte ok); the point index
+(_PointIndex) is the sorted distinct 64-bit hashes of the point numbers plus a second hash against
+collisions (no dict of strings); per point 8 (accepted record) + 3x8 (x, y, depth) + 2x8 (utility,
+subclass references) + 8 (pipe ends); 8 bytes a segment for the merged-duplicate keys. R-tree
+entries wait in temporary files (tempfile), sorted by numpy at the end. The arrow CSV reader reads
+up to 32 blocks ahead: blocks of 1 MB (BLOCK).
 
 Not streamed (falls back to the per-record path, ``Fallback``): other formats,
 line tables (起点/终点 columns), files whose CSV framing needs the Python csv
