@@ -200,6 +200,9 @@ def prepare_shared(ctx, ids):
         from .rule_pipe_pairs import edges_of
 
         edges_of(pm)
+    if "stall_over_structure" in ids:  # the points' coordinates and kinds, decoded once
+        ctx.point_xy("pipe_point")
+        ctx.codes("pipe_point", "appurtenance")
     return pm
 
 

@@ -34,6 +34,7 @@ class CheckContext:
         self._progress = progress
         self._is_cancelled = is_cancelled
         self._cache = {}
+        self._derived_cache = {}  # point coordinates, encoded columns (see point_xy, codes)
         self._pipes = None
         self._locks = {}
         self._lock = threading.Lock()
@@ -135,6 +136,31 @@ class CheckContext:
             raise
         ex.shutdown(wait=True)  # no reader thread left behind (a fork may follow)
 
+    def point_xy(self, name: str) -> np.ndarray:
+        """(n, 2) coordinates of point layer ``name``, aligned with ``layer(name)``
+        (NaN for a NULL or empty geometry); decoded once per run, like a
+        database's load step, and shared by every rule that needs them."""
+        return self._derived(("xy", name), lambda: _point_xy(self.layer(name).geometry.to_numpy()))
+
+    def codes(self, name: str, column: str):
+        """(codes, values) of a text column of layer ``name``: the column
+        dictionary-encoded once per run (pandas.factorize; code -1 = NULL)."""
+        def encode():
+            import pandas as pd
+
+            codes, uniq = pd.factorize(self.layer(name)[column])
+            return np.asarray(codes), [str(u) for u in uniq]
+        return self._derived(("codes", name, column), encode)
+
+    def _derived(self, key, build):
+        hit = self._derived_cache.get(key)
+        if hit is None:
+            with self._layer_lock(key):
+                hit = self._derived_cache.get(key)
+                if hit is None:
+                    hit = self._derived_cache[key] = build()
+        return hit
+
     @property
     def pipes(self):
         """The prepared pipe model (tools/engine/pipes.py), built once per run."""
@@ -169,6 +195,12 @@ class CheckContext:
     def check_cancelled(self):
         if self._is_cancelled is not None and self._is_cancelled():
             raise Cancelled()
+
+
+def _point_xy(geoms) -> np.ndarray:
+    import shapely
+
+    return np.column_stack([shapely.get_x(geoms), shapely.get_y(geoms)])
 
 
 def _sql_str(s: str) -> str:

@@ -40,16 +40,13 @@ def check_stall_over_structure(ctx):
     # only points with an appurtenance of the list (or a hydrant) take part:
     # their codes once (one dictionary pass over the Arrow column), then the
     # selection, hydrant flag and default cover by table on the few codes
-    import pandas as pd
-
-    codes, uniq = pd.factorize(pts["appurtenance"])  # -1 for NULL
-    uniq = [str(u) for u in uniq]
+    codes, uniq = ctx.codes(POINTS, "appurtenance")  # -1 for NULL
     wanted = set(apps.value) | {HYDRANT}
     by_code = np.array([u in wanted for u in uniq] + [False])
     take = np.flatnonzero(by_code[codes])
     if len(take) == 0:
         return empty_findings()
-    kc = np.asarray(codes)[take]
+    kc = codes[take]
     is_h = np.array([u == HYDRANT for u in uniq] + [False])[kc]
     table = covers.value
     default = np.array([float(table.get(u, np.nan)) if u in table else np.nan for u in uniq] + [np.nan])[kc]
@@ -77,8 +74,7 @@ def check_stall_over_structure(ctx):
         return empty_findings()
     # candidates: the stalls (binned in a grid) whose box comes within each
     # point's own reach (its requirement + both uncertainties)
-    pg = pts.geometry.to_numpy()[take]
-    xy = shapely.get_coordinates(pg)
+    xy = ctx.point_xy(POINTS)[take]
     reach = np.where(ok, required + acc + float(acc_s.max()), -np.inf)
     sg = stalls.geometry.to_numpy()
     grid = grid_for_geoms(sg, extent_hint=2.0 * float(np.max(reach[ok])))
@@ -96,10 +92,10 @@ def check_stall_over_structure(ctx):
     cert = np.where(np.where(h, d + u < r, d + u <= r), "certain", "possible")
     f = np.nonzero(is_f)[0]
     js, ipt, d = js[f], ipt[f], d[f]
-    geoms = pg[ipt].copy()
+    geoms = pts.geometry.to_numpy()[take[ipt]]  # a copy: the points in the stall stay points
     off = d > 0
     if off.any():
-        geoms[off] = shapely.shortest_line(sg[js[off]], pg[ipt[off]])
+        geoms[off] = shapely.shortest_line(sg[js[off]], geoms[off])
     sev = np.where(is_h[ipt], rules.severity(rule, "severity_hydrant"), rules.severity(rule))
     source = np.where(is_h[ipt], hyd.cite, np.where(own[ipt], "pipe_point.cover_size", covers.cite))
     return new_findings(rule, STALLS, stalls["uid"].iloc[js], POINTS,
