@@ -167,8 +167,9 @@ def _job(kind, path, out):
         (s,) = import_files(out, [path], stream=True)
         res.update({k: s[k] for k in ("records_in", "accepted", "rejected")})
         res["by_layer"] = s["by_layer"]
-        ru = resource.getrusage(resource.RUSAGE_SELF)
-        res["peak_rss_mb"] = ru.ru_maxrss / 1024.0
+        from .worker import peak_rss_mb
+
+        res["peak_rss_mb"] = peak_rss_mb()
     res["wall_s"] = time.perf_counter() - t0
     print(json.dumps(res, ensure_ascii=False))
 

@@ -20,10 +20,26 @@ import traceback
 T_START = time.perf_counter()
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory, MB. VmHWM belongs to the
+    address space, which exec makes anew; getrusage's ru_maxrss does not: on
+    Linux a child started from a big parent (fork + exec) inherits the
+    parent's peak, so a job started late in `make bench` would report the
+    bench's own memory."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def _usage(res: dict):
     ru = resource.getrusage(resource.RUSAGE_SELF)
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)  # forked rule workers
-    res["peak_rss_mb"] = ru.ru_maxrss / 1024.0
+    res["peak_rss_mb"] = peak_rss_mb()
     res["children_peak_rss_mb"] = ch.ru_maxrss / 1024.0
     res["cpu_s"] = ru.ru_utime + ru.ru_stime + ch.ru_utime + ch.ru_stime
 
