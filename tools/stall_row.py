@@ -146,7 +146,7 @@ def skip_reasons(polys, obstacles, rules):
             hits.append((code, ic, u))
     pts = frame(obstacles, "pipe_point")
     if pts is not None and n and "appurtenance" in pts.columns:
-        from .engine.rule_stalls import HYDRANT, _map
+        from .engine.rule_stalls import HYDRANT, cover_defaults
 
         app = pts["appurtenance"].to_numpy(dtype=object)
         is_h = app == HYDRANT
@@ -155,7 +155,7 @@ def skip_reasons(polys, obstacles, rules):
         if len(take):
             size = num(pts, "cover_size")[take]
             own = np.isfinite(size) & (size > 0)
-            radius = np.where(own, size, _map(app[take], rules.value(RULE_STALL, "default_cover_size_m"))) / 2
+            radius = np.where(own, size, cover_defaults(app[take], rules.value(RULE_STALL, "default_cover_size_m"))) / 2
             hyd = float(rules.value(RULE_STALL, "hydrant_distance_m"))
             need = np.where(is_h[take], hyd, radius)
             ok = np.isfinite(need)

@@ -102,3 +102,11 @@ def check_stall_over_structure(ctx):
                         pts["uid"].iloc[take[ipt]], d, required[ipt], "m", sev,
                         cert[f], source.astype(object), geoms)
 
+
+
+def cover_defaults(codes, table) -> np.ndarray:
+    """The rules' default cover size (m) of each appurtenance code (NaN where
+    the table has none); shared with the stall-row tool (tools/stall_row.py)."""
+    import pandas as pd
+
+    return pd.Series(codes, dtype=object).map(table).to_numpy(dtype=float, na_value=np.nan)
