@@ -204,9 +204,7 @@ def plan_files(project, files, layer="auto", mapping=None, crs=None, encoding=No
         taken.add(bid)
         meta = {"batch_id": bid, "file_name": os.path.basename(path), "sha256": sha,
                 "uploaded_by": uploaded_by, "started_at": started, "mapping_json": mjson}
-        same = [b for b, e in earlier.items() if e["sha256"] == sha and e["mapping"] == mjson]
-        changes = plan.count("insert") + plan.count("update")
-        meta["duplicate_of"] = same[0] if same and changes == 0 else None
+        meta["duplicate_of"] = batchmod.duplicate_of(plan, sha, mjson, earlier)
         plans.append((plan, meta))
         sources.append({"columns": list(src.columns), "samples": _samples(src)})
     return ImportPlan(project, files, plans, sources, fingerprint,

@@ -75,6 +75,14 @@ def existing_batches(project: str) -> dict:
         con.close()
 
 
+def duplicate_of(plan, sha256: str, mapping_json: str, earlier: dict):
+    """The earlier batch this one repeats (same file, same mapping, nothing to
+    insert or update), or None: a repeated import then changes nothing."""
+    same = [b for b, e in earlier.items() if e["sha256"] == sha256 and e["mapping"] == mapping_json]
+    changes = plan.count("insert") + plan.count("update")
+    return same[0] if same and changes == 0 else None
+
+
 def _py(v):
     if v is None:
         return None

@@ -361,6 +361,23 @@ def eligible(path, fmt):
     return fmt in ("csv", "shp")
 
 
+def _commit_batch(con, w, plan, meta, earlier):
+    """End of a streamed import, in its transaction: the batch's layers and
+    mapping; a repeat of an earlier batch rolls back (nothing changes),
+    anything else is finished by the writer ``w`` and committed."""
+    from . import batch as batchmod
+
+    plan.target_layers = sorted({lyr for lyr, c in plan.by_layer.items() if c} | plan.reject_layers)
+    meta["mapping_json"] = batchmod.mapping_json(plan)
+    meta["duplicate_of"] = batchmod.duplicate_of(plan, meta["sha256"], meta["mapping_json"], earlier)
+    if meta["duplicate_of"]:
+        con.execute("ROLLBACK")
+        return plan
+    w.finish(plan, meta)
+    con.execute("COMMIT")
+    return plan
+
+
 def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, earlier, progress=None,
                is_cancelled=None, default_name=None):
     """Plan and write one CSV point table in one transaction. Returns (plan-like, written)."""
@@ -716,18 +733,7 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
         ends = seen = uid_index = tee_list = None
         vals = extra = cols = acols = probs = conn = svals = geoms = other = None
         plan.records_in = plan.accepted + plan.rejected
-        plan.target_layers = sorted({lyr for lyr, c in plan.by_layer.items() if c} | plan.reject_layers)
-        mjson = batchmod.mapping_json(plan)
-        meta["mapping_json"] = mjson
-        same = [b for b, e in earlier.items() if e["sha256"] == meta["sha256"] and e["mapping"] == mjson]
-        changes = plan.count("insert") + plan.count("update")
-        meta["duplicate_of"] = same[0] if same and changes == 0 else None
-        if meta["duplicate_of"]:
-            con.execute("ROLLBACK")
-            return plan
-        w.finish(plan, meta)
-        con.execute("COMMIT")
-        return plan
+        return _commit_batch(con, w, plan, meta, earlier)
     except BaseException:
         if con.in_transaction:
             con.execute("ROLLBACK")
@@ -1334,18 +1340,7 @@ def import_shp(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
         plan.records_in = plan.accepted + plan.rejected
         if not plan.records_in:
             raise Fallback("no records")
-        plan.target_layers = sorted({lyr for lyr, c in plan.by_layer.items() if c} | plan.reject_layers)
-        mjson = batchmod.mapping_json(plan)
-        meta["mapping_json"] = mjson
-        same = [b for b, e in earlier.items() if e["sha256"] == meta["sha256"] and e["mapping"] == mjson]
-        changes = plan.count("insert") + plan.count("update")
-        meta["duplicate_of"] = same[0] if same and changes == 0 else None
-        if meta["duplicate_of"]:
-            con.execute("ROLLBACK")
-            return plan
-        w.finish(plan, meta)
-        con.execute("COMMIT")
-        return plan
+        return _commit_batch(con, w, plan, meta, earlier)
     except BaseException:
         if con.in_transaction:
             con.execute("ROLLBACK")
