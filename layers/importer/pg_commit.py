@@ -167,14 +167,10 @@ def write_plans(project: str, batches, now: str = None):
 
     Sets ``meta['uploaded_by']`` to the database user.
     """
-    import numpy as np
-    import shapely
-
     psycopg = _psycopg()
     sql = _sql()
     p = pg.PgProject(project)
     srid = pg.parse_srid(pg.project_crs(project))
-    geom_sql = sql.SQL("ST_GeomFromWKB(%s, {})").format(sql.Literal(srid))
     with pg._connection(p, write=True) as con:
         try:
             with con.transaction():
@@ -197,45 +193,14 @@ def write_plans(project: str, batches, now: str = None):
                          ",".join(plan.target_layers), plan.crs_in, plan.encoding, plan.records_in,
                          plan.accepted, plan.rejected, plan.count("update"), plan.count("unchanged"),
                          meta["mapping_json"]))
-                    if plan.rejects:
-                        cur.executemany(sql.SQL(
-                            "INSERT INTO {} (batch_id, record_no, target_layer, field, value, reason_code, "
-                            "reason_zh, reason_en, raw) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)").format(
-                            sql.Identifier(p.schema, REJECT)),
-                            [(meta["batch_id"], r["record_no"], r["target_layer"], r["field"], r["value"],
-                              r["reason_code"], r["reason_zh"], r["reason_en"], r["raw"]) for r in plan.rejects])
+                    if plan.rejects:  # import_reject has no row-level security: COPY straight in
+                        _copy_insert(con, p, REJECT, ["batch_id", "record_no", "target_layer", "field", "value",
+                                                      "reason_code", "reason_zh", "reason_en", "raw"],
+                                     ([meta["batch_id"], r["record_no"], r["target_layer"], r["field"],
+                                       r["value"], r["reason_code"], r["reason_zh"], r["reason_en"], r["raw"]]
+                                      for r in plan.rejects))
                     for layer in PIPES:
-                        rows = [r for r in plan.rows if r.layer == layer and r.action in ("insert", "update")]
-                        if not rows:
-                            continue
-                        geoms = np.array([r.geometry for r in rows], dtype=object)
-                        wkbs = shapely.to_wkb(shapely.force_2d(geoms))
-                        groups = {}
-                        for r, wkb in zip(rows, wkbs):
-                            keys = tuple(k for k in r.values if k not in ("source", "updated_at"))
-                            groups.setdefault((r.action, keys), []).append(
-                                [_py(r.values[k]) for k in keys] + [meta["batch_id"], now, wkb]
-                                + ([r.values["uid"]] if r.action == "update" else []))
-                        t = sql.Identifier(p.schema, layer)
-                        for (action, keys), vals in groups.items():
-                            cols = [sql.Identifier(k) for k in keys] + [sql.Identifier("source"),
-                                                                        sql.Identifier("updated_at")]
-                            if action == "insert":
-                                cur.executemany(sql.SQL("INSERT INTO {} ({}, geom) VALUES ({}, {})").format(
-                                    t, sql.SQL(", ").join(cols), sql.SQL(", ").join(sql.Placeholder() * len(cols)),
-                                    geom_sql), vals)
-                            else:
-                                n = 0
-                                for v in vals:  # rowcount per row: an UPDATE that hits nothing is an error
-                                    cur.execute(sql.SQL("UPDATE {} SET {}, geom = {} WHERE uid = %s").format(
-                                        t, sql.SQL(", ").join(sql.SQL("{} = %s").format(c) for c in cols),
-                                        geom_sql), v)
-                                    n += cur.rowcount
-                                if n != len(vals):
-                                    raise InputError(
-                                        f"{len(vals) - n} record(s) to update are no longer in {layer} (changed "
-                                        f"by someone else since the import was planned); nothing was written, "
-                                        f"import again", file=meta["file_name"], layer=layer)
+                        _write_layer_rows(con, p, layer, srid, plan, meta, now)
         except psycopg.errors.UniqueViolation as exc:
             raise InputError(f"the project refused the import, nothing was written: "
                              f"{_first(exc)} (imported by someone else meanwhile? import again)",
@@ -249,3 +214,74 @@ def _first(exc) -> str:
     diag = getattr(exc, "diag", None)
     msg = getattr(diag, "message_primary", None) or str(exc)
     return msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
+
+
+_TMP = "rp_import"
+_CHUNK = 50_000
+
+
+def _copy_insert(con, p, table, cols, rows):
+    """``rows`` (lists in ``cols`` order) into ``table`` with one COPY, in order
+    (for tables without row-level security: COPY is refused on those)."""
+    sql = _sql()
+    with con.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(p.schema, table), sql.SQL(", ").join(map(sql.Identifier, cols)))) as cp:
+        for row in rows:
+            cp.write_row(row)
+
+
+def _write_layer_rows(con, p, layer, srid, plan, meta, now):
+    """The inserted and updated rows of ``plan`` for a pipe layer: per group of
+    (action, columns given) one COPY into a temporary table, then one
+    ``INSERT ... SELECT`` (in the plan's order: fids as in a GeoPackage) or one
+    ``UPDATE ... FROM``. Row-level security and the history and touch triggers
+    see the same rows, values and order as with one statement per row."""
+    import numpy as np
+    import shapely
+
+    sql = _sql()
+    rows = [r for r in plan.rows if r.layer == layer and r.action in ("insert", "update")]
+    if not rows:
+        return
+    groups, keys_of = {}, {}
+    for i, r in enumerate(rows):
+        ks = tuple(r.values)
+        keys = keys_of.get(ks)
+        if keys is None:
+            keys = keys_of[ks] = tuple(k for k in ks if k not in ("source", "updated_at"))
+        groups.setdefault((r.action, keys), []).append(i)
+    t = sql.Identifier(p.schema, layer)
+    tmp = sql.Identifier("pg_temp", _TMP)
+    batch_id = meta["batch_id"]
+    for (action, keys), idx in groups.items():
+        names = list(keys) + ["source", "updated_at", pg.GEOM_COLUMN]
+        cols = sql.SQL(", ").join(map(sql.Identifier, names))
+        con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(tmp))
+        con.execute(sql.SQL("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT 0::bigint AS rp_ord, "
+                            "NULL::text AS rp_key, {} FROM {} WITH NO DATA").format(
+            sql.Identifier(_TMP), cols, t))
+        with con.cursor().copy(sql.SQL("COPY {} (rp_ord, rp_key, {}) FROM STDIN").format(tmp, cols)) as cp:
+            for c0 in range(0, len(idx), _CHUNK):
+                part = idx[c0:c0 + _CHUNK]
+                geoms = np.empty(len(part), dtype=object)
+                geoms[:] = [rows[i].geometry for i in part]
+                ewkb = shapely.to_wkb(shapely.set_srid(shapely.force_2d(geoms), srid), hex=True,
+                                      include_srid=True)
+                for i, g in zip(part, ewkb):
+                    v = rows[i].values
+                    cp.write_row([i, v["uid"] if action == "update" else None]
+                                 + [_py(v[k]) for k in keys] + [batch_id, now, g])
+        if action == "insert":
+            con.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ORDER BY rp_ord").format(
+                t, cols, cols, tmp))
+        else:
+            cur = con.execute(sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE t.uid = s.rp_key").format(
+                t, sql.SQL(", ").join(sql.SQL("{} = s.{}").format(sql.Identifier(c), sql.Identifier(c))
+                                      for c in names), tmp))
+            n = cur.rowcount  # an UPDATE that hits nothing is an error
+            if n != len(idx):
+                raise InputError(
+                    f"{len(idx) - n} record(s) to update are no longer in {layer} (changed "
+                    f"by someone else since the import was planned); nothing was written, "
+                    f"import again", file=meta["file_name"], layer=layer)
+        con.execute(sql.SQL("DROP TABLE {}").format(tmp))
