@@ -244,3 +244,49 @@ def test_near_segments_polygons_same_both_paths_and_brute(segs, polys, threads, 
         assert abs(d[k] - dg) <= 1e-9
         nx, ny = ax[q[k]] + t[k] * (bx[q[k]] - ax[q[k]]), ay[q[k]] + t[k] * (by[q[k]] - ay[q[k]])
         assert abs(shapely.distance(shapely.Point(nx, ny), geoms[f[k]]) - dg) <= 1e-9
+
+
+@needs_numba
+@pytest.mark.parametrize("threads", [1, 2])
+def test_near_joins_past_the_first_output_block_same_both_paths(threads):
+    """Thousands of passing pairs per span: the compiled kernels' output
+    columns (1,024 rows at first) are doubled several times; the pairs, their
+    order and bits are still the numpy path's."""
+    import shapely
+
+    from renewal_planner.tools.engine.plan_join import (PolyEdges, grid_for_geoms, near_segments_points,
+                                                        near_segments_polygons)
+
+    rng = np.random.default_rng(3)
+    n = 400
+    ax, ay = rng.uniform(0, 60, n), rng.uniform(0, 60, n)
+    bx, by = ax + rng.uniform(-5, 5, n), ay + rng.uniform(-5, 5, n)
+    line = np.arange(n) // 2
+    nl = int(line.max()) + 1
+    hw, ua = np.full(nl, 0.25), np.zeros(nl)
+    px, py = rng.uniform(0, 60, 3000), rng.uniform(0, 60, 3000)
+    kind = rng.integers(0, 2, len(px)).astype(np.int64)
+    req = np.tile([4.0, 2.5], (nl, 1))
+    ub = np.full(len(px), 0.1)
+    r = req.max(axis=1) + hw + ua + ub.max()
+    mp = pytest.MonkeyPatch()
+    try:
+        a, b = _both_paths(mp, near_segments_points, PointGrid(px, py), ax, ay, bx, by, line, r, hw, ua, req,
+                           kind, ub, threads=threads)
+    finally:
+        mp.undo()
+    assert len(a[0]) > 4 * 1024
+    for x, y in zip(a, b):
+        assert np.array_equal(x, y)
+    cx, cy = rng.uniform(0, 60, 1500), rng.uniform(0, 60, 1500)
+    geoms = shapely.box(cx, cy, cx + rng.uniform(1, 4, len(cx)), cy + rng.uniform(1, 4, len(cx)))
+    reqp, ubp = np.full(nl, 3.0), np.zeros(len(geoms))
+    mp = pytest.MonkeyPatch()
+    try:
+        a, b = _both_paths(mp, near_segments_polygons, grid_for_geoms(geoms), PolyEdges(geoms), ax, ay, bx, by,
+                           line, reqp + hw + ua, hw, ua, reqp, ubp, threads=threads)
+    finally:
+        mp.undo()
+    assert len(a[0]) > 4 * 1024
+    for x, y in zip(a, b):
+        assert np.array_equal(x, y)

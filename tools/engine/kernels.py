@@ -70,8 +70,10 @@ class _Kernels:
         inline = numba.njit(nogil=True, cache=True, inline="always")
         g["_pt_seg_j"] = inline(_pt_seg_py)
         g["_cells_j"] = inline(_cells_py)
-        g["_grow_i"] = jit(_grow_i_py)
-        g["_grow_f"] = jit(_grow_f_py)
+        g["_grow_j"] = jit(_grow_py)
+        g["_out_j"] = inline(_out_py)
+        g["_push_j"] = inline(_push_py)
+        g["_trim_j"] = inline(_trim_py)
         g["_seg_seg_j"] = inline(_seg_seg_py)
         self.near_seg_points = jit(_near_seg_points_py)
         self.near_segs_polys = jit(_near_segs_polys_py)
@@ -306,11 +308,7 @@ def _near_seg_points_py(ax, ay, bx, by, line, r, hw, ua, req, x0, y0, cell, nc, 
     against grid points: pairs with max(d - hw, 0) - (ua + ub) < req[l, kind[f]]
     (finite), as (i, f, d, t); segments whose line's r is not finite are skipped."""
     m = len(ax)
-    cap = 1024
-    oq = np.empty(cap, np.int64)
-    of = np.empty(cap, np.int64)
-    od = np.empty(cap, np.float64)
-    ot = np.empty(cap, np.float64)
+    oq, of, od, ot = _out_j()
     k = 0
     inf = np.inf
     for i in range(m):
@@ -339,18 +337,8 @@ def _near_seg_points_py(ax, ay, bx, by, line, r, hw, ua, req, x0, y0, cell, nc, 
                     d, t = _pt_seg_j(px, py, ax[i], ay[i], bx[i], by[i])
                     ms = max(d - hw[li], 0.0)
                     if ms - (ua[li] + ub[f]) < rq:
-                        if k == cap:
-                            cap *= 2
-                            oq = _grow_i(oq, cap, k)
-                            of = _grow_i(of, cap, k)
-                            od = _grow_f(od, cap, k)
-                            ot = _grow_f(ot, cap, k)
-                        oq[k] = i
-                        of[k] = f
-                        od[k] = d
-                        ot[k] = t
-                        k += 1
-    return oq[:k].copy(), of[:k].copy(), od[:k].copy(), ot[:k].copy()
+                        oq, of, od, ot, k = _push_j(oq, of, od, ot, k, i, f, d, t)
+    return _trim_j(oq, of, od, ot, k)
 
 
 def _near_segs_polys_py(ax, ay, bx, by, line, r, hw, ua, req, x0, y0, cell, nc, nr, hx, hy, start, order,
@@ -360,11 +348,7 @@ def _near_segs_polys_py(ax, ay, bx, by, line, r, hw, ua, req, x0, y0, cell, nc, 
     max(d - hw, 0) - (ua + ub) < req[l], as (i, f, d, t); segments whose
     line's r is not finite are skipped."""
     m = len(ax)
-    cap = 1024
-    oq = np.empty(cap, np.int64)
-    of = np.empty(cap, np.int64)
-    od = np.empty(cap, np.float64)
-    ot = np.empty(cap, np.float64)
+    oq, of, od, ot = _out_j()
     k = 0
     inf = np.inf
     for i in range(m):
@@ -408,38 +392,58 @@ def _near_segs_polys_py(ax, ay, bx, by, line, r, hw, ua, req, x0, y0, cell, nc, 
                         tmin = 0.0
                     ms = max(dmin - hw[li], 0.0)
                     if ms - (ua[li] + ub[f]) < req[li]:
-                        if k == cap:
-                            cap *= 2
-                            oq = _grow_i(oq, cap, k)
-                            of = _grow_i(of, cap, k)
-                            od = _grow_f(od, cap, k)
-                            ot = _grow_f(ot, cap, k)
-                        oq[k] = i
-                        of[k] = f
-                        od[k] = dmin
-                        ot[k] = tmin
-                        k += 1
+                        oq, of, od, ot, k = _push_j(oq, of, od, ot, k, i, f, dmin, tmin)
+    return _trim_j(oq, of, od, ot, k)
+
+
+# the growable output of the near kernels: (query, feature, d, t) columns
+# filled up to k, doubled when full
+def _out_py():
+    """Empty output columns (room for 1024 pairs)."""
+    cap = 1024
+    return (np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.float64),
+            np.empty(cap, np.float64))
+
+
+def _push_py(oq, of, od, ot, k, i, f, d, t):
+    """Write the pair (i, f, d, t) at row k, doubling the columns first when
+    they are full: the (maybe new) columns and k + 1."""
+    if k == len(oq):
+        oq, of, od, ot = _grow_j(oq, of, od, ot, k)
+    oq[k] = i
+    of[k] = f
+    od[k] = d
+    ot[k] = t
+    return oq, of, od, ot, k + 1
+
+
+def _grow_py(oq, of, od, ot, k):
+    """The columns copied into ones twice as long (the rare path: not inlined)."""
+    cap = 2 * k
+    nq = np.empty(cap, np.int64)
+    nf = np.empty(cap, np.int64)
+    nd = np.empty(cap, np.float64)
+    nt = np.empty(cap, np.float64)
+    nq[:k] = oq[:k]
+    nf[:k] = of[:k]
+    nd[:k] = od[:k]
+    nt[:k] = ot[:k]
+    return nq, nf, nd, nt
+
+
+def _trim_py(oq, of, od, ot, k):
+    """The first k rows of the columns, as arrays of their own."""
     return oq[:k].copy(), of[:k].copy(), od[:k].copy(), ot[:k].copy()
-
-
-def _grow_i_py(a, cap, k):
-    b = np.empty(cap, np.int64)
-    b[:k] = a[:k]
-    return b
-
-
-def _grow_f_py(a, cap, k):
-    b = np.empty(cap, np.float64)
-    b[:k] = a[:k]
-    return b
 
 
 # names the compiled kernels call (set to their compiled versions by _Kernels)
 _pt_seg_j = _pt_seg_py
 _seg_seg_j = _seg_seg_py
 _cells_j = _cells_py
-_grow_i = _grow_i_py
-_grow_f = _grow_f_py
+_out_j = _out_py
+_push_j = _push_py
+_grow_j = _grow_py
+_trim_j = _trim_py
 
 
 def _f64(a):
