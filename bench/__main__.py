@@ -98,7 +98,8 @@ def main(argv=None) -> int:
                     help="then the report benchmark (bench/report_bench.py: 10,000 findings to PDF, HTML, XLSX)")
     ap.add_argument("--imports", action=argparse.BooleanOptionalAction, default=True,
                     help="then the import benchmark (bench/import_bench.py: a point-table CSV and a line "
-                         "shapefile of as many rows as segments, and a tenth of that, beside ogr2ogr)")
+                         "shapefile of as many rows as segments, and a tenth of that, beside ogr2ogr; also into "
+                         "PostGIS unless --quick or --no-postgis)")
     ap.add_argument("--pg-store", action=argparse.BooleanOptionalAction, default=True,
                     help="then the PostGIS store benchmark (bench/pg_store_bench.py: the city in a PostGIS "
                          "project, checked there and as GeoPackage, plus a one-area check); off with --quick "
@@ -211,7 +212,7 @@ def main(argv=None) -> int:
         report["report_bench"] = run_report_bench()
         md += "\n## Report: 10,000 findings (bench/report_bench.py)\n\n```\n" + report["report_bench"] + "```\n"
     if a.imports:
-        report["import_bench"] = run_section("import benchmark", "import_bench", n)
+        report["import_bench"] = run_section("import benchmark", "import_bench", n, pg=use_pg)
         md += "\n" + report["import_bench"] + "\n"
     if a.pg_store and use_pg:
         report["pg_store_bench"] = run_section("PostGIS store benchmark", "pg_store_bench", n)
@@ -239,7 +240,7 @@ def run_report_bench() -> str:
     return text
 
 
-def run_section(title: str, module: str, n: int) -> str:
+def run_section(title: str, module: str, n: int, **kw) -> str:
     """bench/<module>.py's ``run(n, log)`` in this process (it starts its own
     subprocesses and servers); its markdown, or what went wrong."""
     import importlib
@@ -247,7 +248,7 @@ def run_section(title: str, module: str, n: int) -> str:
 
     log(f"{title}, {n:,} ...")
     try:
-        text = importlib.import_module(f"{__package__}.{module}").run(n, log=log)
+        text = importlib.import_module(f"{__package__}.{module}").run(n, log=log, **kw)
         log(text)
         return text
     except Exception as e:  # one section failing must not lose the others' figures

@@ -8,10 +8,12 @@ subprocess with its peak RSS:
 
 * ``ogr2ogr -f GPKG`` of the same file (the CSV as a point layer);
 * ``renewal_planner.layers.importer.import_files`` into a fresh project,
-  validation and quarantine included (the CSV builds pipe_point AND pipe_segment).
+  validation and quarantine included (the CSV builds pipe_point AND pipe_segment);
+* with ``pg`` (bench/import_pg.py): the same files imported into a fresh PostGIS
+  project, and ``ogr2ogr -f PostgreSQL`` of them as the like-for-like peer.
 
-Run alone: ``python -m renewal_planner.bench.import_bench [--rows N]``; from the
-bench driver: ``run(rows, log) -> markdown``.
+Run alone: ``python -m renewal_planner.bench.import_bench [--rows N] [--pg/--no-pg]``;
+from the bench driver: ``run(rows, log, pg=...) -> markdown``.
 """
 from __future__ import annotations
 
@@ -190,45 +192,115 @@ def timed(kind, path, tag):
     return res
 
 
-def run(rows=1_000_000, log=_log) -> str:
+def run(rows=1_000_000, log=_log, pg=None) -> str:
     """Generate (cached) data, time ogr2ogr and our import at ``rows`` and at a tenth of it
-    (the flatness check); write build/bench/import-results.md; return its markdown."""
+    (the flatness check); write build/bench/import-results.md; return its markdown.
+
+    ``pg``: also import the same files into a fresh PostGIS project (bench/import_pg.py,
+    the PostGIS store bench's throwaway cluster) beside ``ogr2ogr -f PostgreSQL``; None: when
+    a PostgreSQL server can be started here; skipped (the reason logged and written) otherwise."""
     sizes = sorted({max(1000, rows // 10), rows})
     lines = ["| file | rows | ogr2ogr s | ours s | ratio | ours peak MB | accepted | rejected |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     results = {}
+    files = {}
     for n in sizes:
         csv_path, shp_path = data_files(n)
-        for label, path in (("points CSV (GBK, builds points + segments)", csv_path),
-                            ("lines shapefile (GBK .dbf)", shp_path)):
+        files[n] = (csv_path, shp_path)
+        for label, path in ((CSV_LABEL, csv_path), (SHP_LABEL, shp_path)):
             log(f"import bench: {label} {n} rows: ogr2ogr")
             og = timed("ogr2ogr", path, f"{n}")
             log(f"import bench: {label} {n} rows: ours ({og['wall_s']:.1f} s for ogr2ogr)")
             ours = timed("ours", path, f"{n}")
             results[(label, n)] = (og, ours)
-            lines.append(f"| {label} | {n:,} | {og['wall_s']:.1f} | {ours['wall_s']:.1f} | "
-                         f"{ours['wall_s'] / og['wall_s']:.2f} | {ours['peak_rss_mb']:.0f} | "
-                         f"{ours['accepted']:,} | {ours['rejected']:,} |")
+            lines.append(_row(label, n, og, ours))
+    try:
+        pg_md = _pg_part(sizes, files, results, lines, log, pg)
+    except Exception as exc:  # noqa: BLE001  (the server would not start: keep the GeoPackage figures)
+        log(f"import bench: PostGIS imports failed: {type(exc).__name__}: {exc}")
+        pg_md = ["", f"PostGIS imports failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"]
     md = ["## Import speed beside ogr2ogr", "",
           f"Same files, same run, each job in a fresh process (wall time, peak RSS). "
           f"Ours = `import_files` into a fresh project, validation and quarantine included; "
-          f"a point table's records are its points plus one segment record per connection.", ""] + lines
-    for label in {k[0] for k in results}:
+          f"a point table's records are its points plus one segment record per connection. "
+          f"ogr2ogr s = `ogr2ogr -f GPKG` of the same file (also the reference of the PostGIS rows).", ""] + lines
+    for label in dict.fromkeys(k[0] for k in results):
         peaks = [results[(label, n)][1]["peak_rss_mb"] for n in sizes if (label, n) in results]
         if len(peaks) == 2:
             md.append(f"\n{label}: peak RSS {peaks[0]:.0f} MB at {sizes[0]:,} rows, {peaks[1]:.0f} MB at "
                       f"{sizes[1]:,} rows.")
-    text = "\n".join(md) + "\n"
+    text = "\n".join(md + pg_md) + "\n"
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS, "w", encoding="utf-8") as fh:
         fh.write(text)
     return text
 
 
+CSV_LABEL = "points CSV (GBK, builds points + segments)"
+SHP_LABEL = "lines shapefile (GBK .dbf)"
+PG_LABELS = {CSV_LABEL: "points CSV -> PostGIS", SHP_LABEL: "lines shapefile -> PostGIS"}
+
+
+def _row(label, n, og, ours) -> str:
+    return (f"| {label} | {n:,} | {og['wall_s']:.1f} | {ours['wall_s']:.1f} | "
+            f"{ours['wall_s'] / og['wall_s']:.2f} | {ours['peak_rss_mb']:.0f} | "
+            f"{ours['accepted']:,} | {ours['rejected']:,} |")
+
+
+def _pg_part(sizes, files, results, lines, log, pg) -> list:
+    """The PostGIS rows (appended to ``lines``, results under (PG label, n)); returns
+    the markdown that follows the table: the ogr2ogr -f PostgreSQL peer, or why skipped."""
+    from . import import_pg
+
+    if pg is False:
+        return []
+    why = import_pg.server_missing()
+    if why:
+        log(f"import bench: PostGIS imports skipped: {why}")
+        return ["", f"PostGIS imports not measured: {why}."]
+    peer = ["", "PostGIS imports: `import_files` into a fresh PostGIS project (a throwaway local cluster, "
+            "fsync off; Python process peak RSS, the server's memory not in it) beside "
+            "`ogr2ogr -f PostgreSQL` (COPY, no validation) of the same file:", "",
+            "| file | rows | ogr2ogr -f PostgreSQL s | ours s | ratio | same accepted / rejected as GeoPackage |",
+            "|---|---:|---:|---:|---:|---|"]
+    with import_pg.cluster() as ci:
+        for n in sizes:
+            for label, path in zip((CSV_LABEL, SHP_LABEL), files[n]):
+                name = PG_LABELS[label]
+                og = results[(label, n)][0]
+                log(f"import bench: {name} {n} rows: ogr2ogr -f PostgreSQL")
+                try:
+                    ogp = import_pg.timed_ogr2ogr(ci, path, f"{n}")
+                except RuntimeError as exc:
+                    log(f"import bench: {exc}")
+                    ogp = None
+                log(f"import bench: {name} {n} rows: ours")
+                try:
+                    ours = import_pg.timed_import(ci, path, f"{n}")
+                except RuntimeError as exc:
+                    log(f"import bench: {exc}")
+                    lines.append(f"| {name} | {n:,} | {og['wall_s']:.1f} | failed: {str(exc).splitlines()[0]} "
+                                 f"| | | | |")
+                    continue
+                results[(name, n)] = (og, ours)
+                lines.append(_row(name, n, og, ours))
+                gp = results[(label, n)][1]
+                same = (gp["accepted"], gp["rejected"]) == (ours["accepted"], ours["rejected"])
+                peer.append(f"| {name} | {n:,} | {ogp['wall_s']:.1f} | {ours['wall_s']:.1f} | "
+                            f"{ours['wall_s'] / ogp['wall_s']:.2f} | "
+                            f"{'yes' if same else 'NO: GeoPackage %s / %s' % (gp['accepted'], gp['rejected'])} |"
+                            if ogp else f"| {name} | {n:,} | failed | {ours['wall_s']:.1f} | | "
+                            f"{'yes' if same else 'NO'} |")
+    return peer
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m renewal_planner.bench.import_bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--pg", action=argparse.BooleanOptionalAction, default=None,
+                    help="also import into a fresh PostGIS project beside ogr2ogr -f PostgreSQL "
+                         "(default: when a PostgreSQL server can be started here)")
     ap.add_argument("--job", nargs=3, metavar=("KIND", "FILE", "OUT"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.job:
@@ -237,7 +309,7 @@ def main(argv=None) -> int:
     if not shutil.which("ogr2ogr"):
         print("ogr2ogr not found: install gdal-bin (scripts/deps.sh)", file=sys.stderr)
         return 2
-    print(run(a.rows))
+    print(run(a.rows, pg=a.pg))
     return 0
 
 

@@ -109,10 +109,13 @@ def fingerprint(project: str) -> tuple:
 
 
 def _py(v):
+    t = type(v)
+    if v is None or t is str or t is int:  # most values: nothing to do
+        return v
+    if t is float:
+        return None if v != v else v
     import numpy as np
 
-    if v is None:
-        return None
     if isinstance(v, (np.floating, float)):
         return None if v != v else float(v)
     if isinstance(v, np.integer):
@@ -275,6 +278,7 @@ def _write_layer_rows(con, p, layer, srid, plan, meta, now):
             con.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ORDER BY rp_ord").format(
                 t, cols, cols, tmp))
         else:
+            con.execute(sql.SQL("ANALYZE {}").format(tmp))  # row count for the join's plan
             cur = con.execute(sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE t.uid = s.rp_key").format(
                 t, sql.SQL(", ").join(sql.SQL("{} = s.{}").format(sql.Identifier(c), sql.Identifier(c))
                                       for c in names), tmp))
