@@ -57,6 +57,7 @@ class Loader:
         con.execute(f'DELETE FROM "{name}_rowid"')
         con.execute(f'DELETE FROM "{name}_parent"')
         self.total = 0
+        self.rowids, self.owners = [], []
 
     def add(self, ids, minx, maxx, miny, maxy):
         cells = np.empty(len(ids), _CELL)
@@ -102,8 +103,10 @@ class Loader:
                              zip(nos.tolist(), (b.tobytes() for b in buf)))
         owner = np.repeat(nos, counts)
         if depth == 0:
-            self.con.executemany(f'INSERT INTO "{self.name}_rowid" (rowid, nodeno) VALUES (?, ?)',
-                                 zip(cells["id"].astype(np.int64).tolist(), owner.tolist()))
+            # leaf entries' (rowid, node) wait for finish(): written in rowid order, they append to the
+            # _rowid table's b-tree instead of landing at random pages (spatial order)
+            self.rowids.append(cells["id"].astype(np.int64))
+            self.owners.append(owner.astype(np.int32 if self.next_node < 2**31 else np.int64))
         else:
             self.con.executemany(f'INSERT INTO "{self.name}_parent" (nodeno, parentnode) VALUES (?, ?)',
                                  zip(cells["id"].astype(np.int64).tolist(), owner.tolist()))
@@ -115,15 +118,26 @@ class Loader:
         self.level.append(boxes)
         self.total += len(cells)
 
+    def _rowid_table(self):
+        if not self.rowids:
+            return
+        ids, owner = np.concatenate(self.rowids), np.concatenate(self.owners)
+        self.rowids = self.owners = None
+        order = np.argsort(ids, kind="stable")
+        self.con.executemany(f'INSERT INTO "{self.name}_rowid" (rowid, nodeno) VALUES (?, ?)',
+                             zip(ids[order].tolist(), owner[order].tolist()))
+
     def finish(self):
         """Write the remaining leaves and every level above; the root is node 1."""
         rest = self.pending if self.pending is not None else np.empty(0, _CELL)
         if not self.level:
             # everything fits in the root (leaf), possibly empty
             self._write(rest, 0, root=True)
+            self._rowid_table()
             return len(rest)
         if len(rest):
             self._leaves(rest)
+        self._rowid_table()
         level = np.concatenate(self.level)
         depth = 1
         while len(level) > self.per:

@@ -371,6 +371,7 @@ def _commit_batch(con, w, plan, meta, earlier):
     meta["mapping_json"] = batchmod.mapping_json(plan)
     meta["duplicate_of"] = batchmod.duplicate_of(plan, meta["sha256"], meta["mapping_json"], earlier)
     if meta["duplicate_of"]:
+        w.close()
         con.execute("ROLLBACK")
         return plan
     w.finish(plan, meta)
@@ -735,6 +736,7 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
         plan.records_in = plan.accepted + plan.rejected
         return _commit_batch(con, w, plan, meta, earlier)
     except BaseException:
+        w.close()
         if con.in_transaction:
             con.execute("ROLLBACK")
         raise
@@ -914,11 +916,25 @@ class _Writer:
                     self.con.execute(f'DROP TRIGGER "{name}"')
         self.has_rows = {layer: self.con.execute(f"SELECT EXISTS (SELECT 1 FROM {layer})").fetchone()[0]
                          for layer in (POINT, SEGMENT)}
+        # the next fid of each layer, counted here: the inserts may still be running in sqlite_bulk's thread
+        self.next_fid = {}
+        for layer in (POINT, SEGMENT):
+            seq = self.con.execute("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name=?), 0)",
+                                   (layer,)).fetchone()[0]
+            top = self.con.execute(f"SELECT COALESCE(MAX(fid), 0) FROM {layer}").fetchone()[0]
+            self.next_fid[layer] = max(seq, top) + 1
+        from . import sqlite_bulk
+
+        self.bulk = sqlite_bulk.Bulk(self.con)
+        # columns whose DDL default is NULL: left out of an INSERT when a chunk has no value in them
+        self.ddl_null = {layer: {r[1] for r in self.con.execute(f"PRAGMA table_info({layer})") if r[4] is None}
+                         for layer in (POINT, SEGMENT)}
 
     def existing(self, layer, uids):
         """{uid: (fid, values, geometry)} of the project's rows with these uids."""
         if not self.has_rows[layer]:
             return {}
+        self.bulk.wait()
         import json
 
         cols = self.fieldnames[layer]
@@ -944,6 +960,7 @@ class _Writer:
         if old:
             raise Fallback("update of existing rows")
         cols, data = [], []
+        n = len(idx)
         for name in names:
             if name in vals:
                 v, p = vals[name]
@@ -953,20 +970,19 @@ class _Writer:
                     v = v.copy()
                     v[~p] = d
                 cols.append(name)
-                data.append(_pycol(v))
+                data.append(v)
             elif self.defaults[layer].get(name) is not None:
                 cols.append(name)
-                data.append([self.defaults[layer][name]] * len(idx))
+                data.append(np.full(n, self.defaults[layer][name], dtype=object))
         blobs = _blobs(geoms, self.srs[layer])
-        start = self.con.execute("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name=?), 0)",
-                                 (layer,)).fetchone()[0]
-        start = max(start, self.con.execute(f"SELECT COALESCE(MAX(fid), 0) FROM {layer}").fetchone()[0])
-        fids = range(start + 1, start + 1 + len(idx))
-        allc = ["fid"] + cols + ["source", "updated_at", "geom"]
-        n = len(idx)
-        rows = zip(fids, *data, [self.batch_id] * n, [self.now] * n, blobs)
-        self.con.executemany(f"INSERT INTO {layer} ({', '.join(allc)}) VALUES ({', '.join('?' * len(allc))})",
-                             rows)
+        cols += ["source", "updated_at", "geom"]
+        data += [np.full(n, self.batch_id, dtype=object), np.full(n, self.now, dtype=object), blobs]
+        # fids: AUTOINCREMENT on tables only this transaction writes gives start .. start+n-1 (checked in finish)
+        start = self.next_fid[layer] - 1
+        self.next_fid[layer] += n
+        if not self.bulk.insert(layer, cols, data):
+            _insert(self.con, layer, cols, [_pycol(v) if isinstance(v, np.ndarray) else v for v in data],
+                    self.ddl_null[layer])
         import shapely
 
         b = shapely.bounds(geoms)
@@ -983,10 +999,22 @@ class _Writer:
         plan.counts["insert"] += n
         plan.by_layer[layer] += n
 
+    def close(self):
+        """Wait for the chunk being written and release the bulk writer (also on errors)."""
+        bulk = getattr(self, "bulk", None)
+        if bulk is not None:
+            bulk.close()
+
     def finish(self, plan, meta):
         from . import batch as batchmod
 
         con = self.con
+        self.close()
+        for layer in (POINT, SEGMENT):
+            seq = con.execute("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name=?), 0)",
+                              (layer,)).fetchone()[0]
+            if self.inserted[layer] and seq != self.next_fid[layer] - 1:
+                raise RuntimeError(f"{layer}: last fid {seq}, expected {self.next_fid[layer] - 1}")
         from . import rtree_bulk
 
         for layer in (POINT, SEGMENT):
@@ -1075,6 +1103,33 @@ def _morton(x, y, cell=8.0):
 
 
 _PLAIN_TYPES = {str, float, int, bool, type(None), bytes}
+
+
+def _insert(con, table, cols, data, ddl_null):
+    """``executemany`` of the columns ``cols`` (lists ``data``, one value a row), binding only what varies.
+
+    sqlite3 spends most of a bulk insert binding parameters (about 0.4 us each): a column that is
+    NULL in every row (and NULL by default) is left out, and one that holds the same text in every
+    row is written as a SQL literal. The stored values are the same.
+    """
+    names, exprs, bound = [], [], []
+    for name, v in zip(cols, data):
+        first = v[0]
+        if v.count(first) == len(v):
+            if first is None and name in ddl_null:
+                continue
+            if first is None or (type(first) is str and "\0" not in first):   # only a str equals a str
+                names.append(name)
+                exprs.append("NULL" if first is None else "'" + first.replace("'", "''") + "'")
+                continue
+        names.append(name)
+        exprs.append("?")
+        bound.append(v)
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(exprs)})"
+    if bound:
+        con.executemany(sql, zip(*bound))
+    else:
+        con.executemany(sql, itertools.repeat((), len(data[0])))
 
 
 def _pycol(v):
@@ -1342,6 +1397,7 @@ def import_shp(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
             raise Fallback("no records")
         return _commit_batch(con, w, plan, meta, earlier)
     except BaseException:
+        w.close()
         if con.in_transaction:
             con.execute("ROLLBACK")
         raise
