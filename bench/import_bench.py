@@ -192,9 +192,9 @@ def timed(kind, path, tag):
     return res
 
 
-def run(rows=1_000_000, log=_log, pg=None) -> str:
+def run(rows=1_000_000, log=_log, pg=None, out=RESULTS) -> str:
     """Generate (cached) data, time ogr2ogr and our import at ``rows`` and at a tenth of it
-    (the flatness check); write build/bench/import-results.md; return its markdown.
+    (the flatness check); write ``out`` (build/bench/import-results.md); return its markdown.
 
     ``pg``: also import the same files into a fresh PostGIS project (bench/import_pg.py,
     the PostGIS store bench's throwaway cluster) beside ``ogr2ogr -f PostgreSQL``; None: when
@@ -230,8 +230,8 @@ def run(rows=1_000_000, log=_log, pg=None) -> str:
             md.append(f"\n{label}: peak RSS {peaks[0]:.0f} MB at {sizes[0]:,} rows, {peaks[1]:.0f} MB at "
                       f"{sizes[1]:,} rows.")
     text = "\n".join(md + pg_md) + "\n"
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "w", encoding="utf-8") as fh:
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w", encoding="utf-8") as fh:
         fh.write(text)
     return text
 
@@ -261,7 +261,8 @@ def _pg_part(sizes, files, results, lines, log, pg) -> list:
     peer = ["", "PostGIS imports: `import_files` into a fresh PostGIS project (a throwaway local cluster, "
             "fsync off; Python process peak RSS, the server's memory not in it) beside "
             "`ogr2ogr -f PostgreSQL` (COPY, no validation) of the same file:", "",
-            "| file | rows | ogr2ogr -f PostgreSQL s | ours s | ratio | same accepted / rejected as GeoPackage |",
+            "| file | rows | ogr2ogr -f PostgreSQL s | ours s (read + validate / write) | ratio | "
+            "same accepted / rejected as GeoPackage |",
             "|---|---:|---:|---:|---:|---|"]
     with import_pg.cluster() as ci:
         for n in sizes:
@@ -286,11 +287,12 @@ def _pg_part(sizes, files, results, lines, log, pg) -> list:
                 lines.append(_row(name, n, og, ours))
                 gp = results[(label, n)][1]
                 same = (gp["accepted"], gp["rejected"]) == (ours["accepted"], ours["rejected"])
-                peer.append(f"| {name} | {n:,} | {ogp['wall_s']:.1f} | {ours['wall_s']:.1f} | "
-                            f"{ours['wall_s'] / ogp['wall_s']:.2f} | "
-                            f"{'yes' if same else 'NO: GeoPackage %s / %s' % (gp['accepted'], gp['rejected'])} |"
-                            if ogp else f"| {name} | {n:,} | failed | {ours['wall_s']:.1f} | | "
-                            f"{'yes' if same else 'NO'} |")
+                split = (f" ({ours['plan_s']:.1f} / {ours['write_s']:.1f})"
+                         if ours.get("plan_s") is not None else "")
+                verdict = "yes" if same else f"NO: GeoPackage {gp['accepted']:,} / {gp['rejected']:,}"
+                peer.append(f"| {name} | {n:,} | {ogp['wall_s']:.1f} | {ours['wall_s']:.1f}{split} | "
+                            f"{ours['wall_s'] / ogp['wall_s']:.2f} | {verdict} |" if ogp else
+                            f"| {name} | {n:,} | failed | {ours['wall_s']:.1f}{split} | | {verdict} |")
     return peer
 
 

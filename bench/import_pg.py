@@ -8,7 +8,8 @@ as bench/pg_store_bench.py does); every project is a new schema made with
 Every timed job runs in a fresh process; its peak memory is the Python
 process's own (VmHWM, bench/worker.py): the server's memory is not in it.
 
-    python -m renewal_planner.bench.import_pg [--rows N]     (import_bench with --pg; 100,000 rows by default)
+    python -m renewal_planner.bench.import_pg [--rows N]     (import_bench with --pg, 100,000 rows by default;
+    writes build/bench/import-pg-results-<N>.md)
 
 From import_bench.run(pg=...): ``server_missing()``, ``cluster()``,
 ``timed_import(conninfo, path, tag)``, ``timed_ogr2ogr(conninfo, path, tag)``.
@@ -134,9 +135,17 @@ def _job(kind, *args):
         from ..layers.importer import import_files
         from .worker import peak_rss_mb
 
+        marks = {}
+
+        def progress(_frac, msg):  # commit_plan says "writing" once the whole file is planned
+            if msg == "writing" and "plan_s" not in marks:
+                marks["plan_s"] = time.perf_counter() - t0
+
         t0 = time.perf_counter()
-        (s,) = import_files(project, [path])
+        (s,) = import_files(project, [path], progress=progress)
         res["wall_s"] = time.perf_counter() - t0
+        res["plan_s"] = marks.get("plan_s")
+        res["write_s"] = res["wall_s"] - marks["plan_s"] if "plan_s" in marks else None
         res.update({k: s[k] for k in ("records_in", "accepted", "rejected", "by_layer")})
         res["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(res, ensure_ascii=False))
@@ -153,7 +162,8 @@ def main(argv=None) -> int:
         return 0
     from . import import_bench
 
-    print(import_bench.run(a.rows, pg=True))
+    print(import_bench.run(a.rows, pg=True, out=os.path.join(import_bench.ROOT, "build", "bench",
+                                                              f"import-pg-results-{a.rows}.md")))
     return 0
 
 
