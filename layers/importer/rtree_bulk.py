@@ -45,8 +45,11 @@ def _up(v):
 class Loader:
     """Feed (ids, minx, maxx, miny, maxy) in spatial order with ``add``; ``finish`` writes the tree."""
 
-    def __init__(self, con, name):
+    def __init__(self, con, name, bulk=None):
         self.con, self.name = con, name
+        self.bulk = bulk             # a sqlite_bulk.Bulk on ``con``, or None (executemany)
+        if bulk is not None:
+            bulk.wait()              # nothing else may use ``con`` while a chunk is being written
         row = con.execute(f'SELECT length(data) FROM "{name}_node" WHERE nodeno = 1').fetchone()
         self.size = int(row[0]) if row else 1228
         self.per = min(MAXCELLS, (self.size - 4) // _CELL.itemsize)
@@ -99,8 +102,7 @@ class Loader:
         nos = np.array([1]) if root else np.arange(self.next_node, self.next_node + k)
         if not root:
             self.next_node += k
-        self.con.executemany(f'INSERT INTO "{self.name}_node" (nodeno, data) VALUES (?, ?)',
-                             zip(nos.tolist(), (b.tobytes() for b in buf)))
+        self._insert("node", ("nodeno", "data"), nos.astype(np.int64), [b.tobytes() for b in buf])
         owner = np.repeat(nos, counts)
         if depth == 0:
             # leaf entries' (rowid, node) wait for finish(): written in rowid order, they append to the
@@ -108,8 +110,7 @@ class Loader:
             self.rowids.append(cells["id"].astype(np.int64))
             self.owners.append(owner.astype(np.int32 if self.next_node < 2**31 else np.int64))
         else:
-            self.con.executemany(f'INSERT INTO "{self.name}_parent" (nodeno, parentnode) VALUES (?, ?)',
-                                 zip(cells["id"].astype(np.int64).tolist(), owner.tolist()))
+            self._insert("parent", ("nodeno", "parentnode"), cells["id"].astype(np.int64), owner.astype(np.int64))
         return nos, self._boxes(cells, k)
 
     def _leaves(self, cells):
@@ -124,8 +125,14 @@ class Loader:
         ids, owner = np.concatenate(self.rowids), np.concatenate(self.owners)
         self.rowids = self.owners = None
         order = np.argsort(ids, kind="stable")
-        self.con.executemany(f'INSERT INTO "{self.name}_rowid" (rowid, nodeno) VALUES (?, ?)',
-                             zip(ids[order].tolist(), owner[order].tolist()))
+        self._insert("rowid", ("rowid", "nodeno"), ids[order], owner[order].astype(np.int64))
+
+    def _insert(self, shadow, cols, a, b):
+        table = f"{self.name}_{shadow}"
+        if self.bulk is not None and self.bulk.insert(table, list(cols), [a, b]):
+            return
+        self.con.executemany(f'INSERT INTO "{table}" ({cols[0]}, {cols[1]}) VALUES (?, ?)',
+                             zip(a.tolist(), b if isinstance(b, list) else b.tolist()))
 
     def finish(self):
         """Write the remaining leaves and every level above; the root is node 1."""

@@ -142,7 +142,11 @@ class Bulk:
         self.job = None
         self.error = None
         self.pool = None
-        self.threaded = threaded
+        # the writer thread shares the connection with its owner, who waits for it before any other use;
+        # only with SQLite built serialized (threadsafety 3) even that is left to the library's mutex
+        import sqlite3
+
+        self.threaded = threaded and sqlite3.threadsafety == 3
         self.fast_rows = self.slow_rows = 0
 
     @property

@@ -1009,7 +1009,7 @@ class _Writer:
         from . import batch as batchmod
 
         con = self.con
-        self.close()
+        self.bulk.wait()
         for layer in (POINT, SEGMENT):
             seq = con.execute("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name=?), 0)",
                               (layer,)).fetchone()[0]
@@ -1019,7 +1019,7 @@ class _Writer:
 
         for layer in (POINT, SEGMENT):
             # the layer was empty (else Fallback): its R-tree is packed from the sorted entries
-            loader = rtree_bulk.Loader(con, f"rtree_{layer}_geom")
+            loader = rtree_bulk.Loader(con, f"rtree_{layer}_geom", self.bulk)
             kf, df = self.rt[layer]
             kf.flush()
             df.flush()
@@ -1037,6 +1037,7 @@ class _Writer:
             kf.close()
             df.close()
             loader.finish()
+        self.close()
         for name, sql in self.saved.items():
             con.execute(sql)
         for layer in (POINT, SEGMENT):
