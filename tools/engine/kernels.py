@@ -137,10 +137,7 @@ def grid_pairs(grid, qx0, qy0, qx1, qy1, threads: int = 1):
         q, f = K.grid_pairs(qs[0][s:e], qs[1][s:e], qs[2][s:e], qs[3][s:e], *args)
         return q + s, f
 
-    parts = map_spans(run, len(qs[0]), threads)
-    if len(parts) == 1:
-        return parts[0]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return _spans_concat(map_spans(run, len(qs[0]), threads), 2)
 
 
 # ---------------------------------------------------------------------------
@@ -460,25 +457,32 @@ def _spans_concat(parts, k):
     return tuple(np.concatenate([p[j] for p in parts]) for j in range(k))
 
 
+def _near_spans(kernel, ax, ay, bx, by, line, per_line, args, threads):
+    """A fused near kernel over spans of the segments a-b (queries) on
+    ``threads`` threads: its (i, f, d, t), i counted over all segments.
+    ``per_line``: the arrays indexed through ``line``; ``args``: the rest."""
+    from .parallel import map_spans
+
+    q = [_f64(a) for a in (ax, ay, bx, by)] + [_i64(line)]
+    per = tuple(_f64(a) for a in per_line)
+
+    def run(s, e):
+        out = kernel(*(a[s:e] for a in q), *per, *args)
+        return (out[0] + s,) + tuple(out[1:])
+
+    return _spans_concat(map_spans(run, len(q[0]), threads), 4)
+
+
 def near_seg_points(grid, ax, ay, bx, by, line, r, hw, ua, req, kind, ub, threads: int = 1):
     """Compiled PointGrid (of points) x segments near join, see
     plan_join.near_segments_points; None when the kernels are off."""
     K = _compiled()
     if K is None:
         return None
-    from .parallel import map_spans
-
     g = grid
-    q = [_f64(a) for a in (ax, ay, bx, by)] + [_i64(line)]
-    per = (_f64(r), _f64(hw), _f64(ua), np.ascontiguousarray(req, dtype=np.float64))
     args = (float(g.x0), float(g.y0), float(g.cell), int(g.nc), int(g.nr), g.start, g.order,
             _f64(g.sx0), _f64(g.sy0), _i64(kind), _f64(ub))
-
-    def run(s, e):
-        out = K.near_seg_points(*(a[s:e] for a in q), *per, *args)
-        return (out[0] + s,) + tuple(out[1:])
-
-    return _spans_concat(map_spans(run, len(q[0]), threads), 4)
+    return _near_spans(K.near_seg_points, ax, ay, bx, by, line, (r, hw, ua, req), args, threads)
 
 
 def near_segs_polys(grid, edges, ax, ay, bx, by, line, r, hw, ua, req, ub, threads: int = 1):
@@ -487,18 +491,9 @@ def near_segs_polys(grid, edges, ax, ay, bx, by, line, r, hw, ua, req, ub, threa
     K = _compiled()
     if K is None:
         return None
-    from .parallel import map_spans
-
     g = grid
-    q = [_f64(a) for a in (ax, ay, bx, by)] + [_i64(line)]
-    per = tuple(_f64(a) for a in (r, hw, ua, req))
     args = (float(g.x0), float(g.y0), float(g.cell), int(g.nc), int(g.nr), float(g.hx), float(g.hy),
             g.start, g.order, _f64(g.sx0), _f64(g.sy0), _f64(g.sx1), _f64(g.sy1),
             _i64(edges.start), _i64(edges.count), _f64(edges.x0), _f64(edges.y0), _f64(edges.x1),
             _f64(edges.y1), _f64(ub))
-
-    def run(s, e):
-        out = K.near_segs_polys(*(a[s:e] for a in q), *per, *args)
-        return (out[0] + s,) + tuple(out[1:])
-
-    return _spans_concat(map_spans(run, len(q[0]), threads), 4)
+    return _near_spans(K.near_segs_polys, ax, ay, bx, by, line, (r, hw, ua, req), args, threads)
