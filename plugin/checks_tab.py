@@ -76,7 +76,7 @@ def conflict_layers(project_path: str, qproject: QgsProject = None) -> list:
     return out
 
 
-class ChecksTab(QWidget):
+class ChecksTab(tab_parts.RunRowTask, QWidget):
     """Run the checks and review their findings."""
 
     def __init__(self, dock):
@@ -351,16 +351,10 @@ class ChecksTab(QWidget):
         task = FunctionTask(self.tr("Checking conflicts"), lambda fb: self.check_work(project, options, fb),
                             on_success=self._check_done, on_error=self._check_failed,
                             on_canceled=self._check_canceled)
-        task.progressChanged.connect(self._progress_changed)
-        self.task = task
         self._stage = ""
-        self.progress.setValue(0)
         self.progress.setFormat("%p%")
-        self.progress.show()
-        self.cancel_button.show()
         self.status_label.setText(self.tr("Checking…"))
-        self._update_enabled()
-        self.dock.runner.start(task)
+        self._start_task(task, self._progress_changed)
         return task
 
     def check_work(self, project: str, options: dict, feedback):
@@ -386,14 +380,7 @@ class ChecksTab(QWidget):
             self.progress.setFormat(f"%p%  {self._stage}")
 
     def cancel_check(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-
-    def _finish(self) -> None:
-        self.task = None
-        self.progress.hide()
-        self.cancel_button.hide()
-        self._update_enabled()
+        self._cancel_task()
 
     def _check_done(self, result) -> None:
         self._finish()

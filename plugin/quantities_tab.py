@@ -242,7 +242,7 @@ class ReportOptionsDialog(QDialog):
 # --------------------------------------------------------------------------
 # The tab
 
-class QuantitiesTab(QWidget):
+class QuantitiesTab(tab_parts.RunRowTask, QWidget):
     """Compute, browse and export the quantities; write the findings report."""
 
     def __init__(self, dock):
@@ -420,13 +420,7 @@ class QuantitiesTab(QWidget):
         task = FunctionTask(self.tr("Computing quantities"), lambda fb: self.compute_work(project, area, fb),
                             on_success=lambda result: self._computed(result, area),
                             on_error=self._failed, on_canceled=self._canceled)
-        task.progressChanged.connect(lambda v: self.progress.setValue(int(v)))
-        self.task = task
-        self.progress.setValue(0)
-        self.progress.show()
-        self.cancel_button.show()
-        self._update_enabled()
-        self.dock.runner.start(task)
+        self._start_task(task, lambda v: self.progress.setValue(int(v)))
         return task
 
     @staticmethod
@@ -445,14 +439,7 @@ class QuantitiesTab(QWidget):
         return {"result": result, "lines": lines}
 
     def cancel(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-
-    def _finish(self) -> None:
-        self.task = None
-        self.progress.hide()
-        self.cancel_button.hide()
-        self._update_enabled()
+        self._cancel_task()
 
     def _computed(self, out, area) -> None:
         self._finish()

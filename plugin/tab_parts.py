@@ -1,5 +1,6 @@
 """Pieces the Checks and Quantities tabs share: the run row (button, progress
-bar, cancel) and the renovation-area list of a project (GeoPackage or PostGIS)."""
+bar, cancel) and the life of its one task, and the renovation-area list of a
+project (GeoPackage or PostGIS)."""
 from __future__ import annotations
 
 import sqlite3
@@ -26,6 +27,33 @@ def run_row(parent, run_text: str, run_name: str, on_run, cancel_text: str, canc
     progress.hide()
     cancel.hide()
     return row, run, progress, cancel
+
+
+class RunRowTask:
+    """Mixin for a tab with a run row (``self.progress``, ``self.cancel_button``
+    from run_row) and at most one task at a time (``self.task``); the tab has
+    ``self.dock`` and ``_update_enabled()``."""
+
+    def _start_task(self, task, on_progress) -> None:
+        """Show the bar (at 0) and the cancel button, then start ``task``."""
+        task.progressChanged.connect(on_progress)
+        self.task = task
+        self.progress.setValue(0)
+        self.progress.show()
+        self.cancel_button.show()
+        self._update_enabled()
+        self.dock.runner.start(task)
+
+    def _cancel_task(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def _finish(self) -> None:
+        """The task is over (done, failed or canceled): hide the bar and cancel."""
+        self.task = None
+        self.progress.hide()
+        self.cancel_button.hide()
+        self._update_enabled()
 
 
 def project_areas(project) -> list:
