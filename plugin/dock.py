@@ -5,6 +5,7 @@ QWidget built by its own method and added in ``_build``.
 """
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import tempfile
@@ -427,30 +428,28 @@ class RenewalPlannerDock(QgsDockWidget):
         if self.checks_tab is not None:
             self.tabs.addTab(self.checks_tab, self.tr("Checks"))
             self.project_tab.project_opened.connect(self.checks_tab.set_project)
-        self.import_tab = None
-        try:
-            from .import_tab import ImportTab
-
-            self.import_tab = ImportTab(self)
-            self.tabs.addTab(self.import_tab, self.tr("Import"))
-            self.project_tab.project_opened.connect(self.import_tab.set_project)
-            self.import_tab.apply_dependencies(self.problems, dependency_message)
-        except ImportError as exc:
-            log(f"Import tab disabled: {exc}", "warning")
-        self.quantities_tab = None
-        try:
-            from .quantities_tab import QuantitiesTab
-
-            self.quantities_tab = QuantitiesTab(self)
-            self.tabs.addTab(self.quantities_tab, self.tr("Quantities"))
-            self.project_tab.project_opened.connect(self.quantities_tab.set_project)
-            self.quantities_tab.apply_dependencies(self.problems, dependency_message)
-        except ImportError as exc:
-            log(f"Quantities tab disabled: {exc}", "warning")
+        self.import_tab = self._optional_tab("import_tab", "ImportTab", self.tr("Import"), "Import",
+                                             dependency_message)
+        self.quantities_tab = self._optional_tab("quantities_tab", "QuantitiesTab", self.tr("Quantities"),
+                                                 "Quantities", dependency_message)
         self.setWidget(self.tabs)
         self.project_tab.apply_dependencies(self.problems, dependency_message)
         if self.checks_tab is not None:
             self.checks_tab.apply_dependencies(self.problems, dependency_message)
+
+    def _optional_tab(self, module: str, class_name: str, title: str, log_name: str, dependency_message: str):
+        """The tab ``class_name`` of plugin/<module>.py, added as ``title`` and
+        tied to the opened project; None when its module cannot be imported (a
+        missing package: logged, the Project tab says which)."""
+        tab = None
+        try:
+            tab = getattr(importlib.import_module(f".{module}", __package__), class_name)(self)
+            self.tabs.addTab(tab, title)
+            self.project_tab.project_opened.connect(tab.set_project)
+            tab.apply_dependencies(self.problems, dependency_message)
+        except ImportError as exc:
+            log(f"{log_name} tab disabled: {exc}", "warning")
+        return tab
 
     def current_project(self):
         """The project opened in the Project tab, or None: a GeoPackage path or a
