@@ -10,7 +10,7 @@ from __future__ import annotations
 from qgis.core import QgsCoordinateTransform, QgsFeatureRequest, QgsGeometry, QgsPointXY, QgsProject, QgsRectangle
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 
-from .section_tool import PlotMapTool, PlotPanel, chinese
+from .section_tool import PlotMapTool, chinese
 
 PICK_PIXELS = 6
 
@@ -24,6 +24,8 @@ class ProfileMapTool(PlotMapTool):
 
     def tr(self, text):  # noqa: D102
         return QCoreApplication.translate("ProfileMapTool", text)
+
+    PANEL_NAME = "RenewalPlannerProfilePanel"
 
     def title(self):  # noqa: D102
         return self.tr("Profile")
@@ -86,19 +88,5 @@ class ProfileMapTool(PlotMapTool):
         self.message(summary, "warning" if (n_rev or n_cross) else "info")
         return prof
 
-    def ensure_panel(self):
-        if self.panel is None:
-            parent = self.iface.mainWindow() if self.iface is not None else None
-            self.panel = PlotPanel(self.tr("Profile / 纵断面"), "RenewalPlannerProfilePanel", parent)
-            if self.iface is not None:
-                self.iface.addDockWidget(Qt.BottomDockWidgetArea, self.panel)
-        return self.panel
-
-    def dispose(self):
-        if self.panel is not None:
-            if self.iface is not None:
-                self.iface.removeDockWidget(self.panel)
-            self.panel.hide()
-            self.panel.setParent(None)
-            self.panel.deleteLater()
-            self.panel = None
+    def panel_title(self):  # noqa: D102
+        return self.tr("Profile / 纵断面")

@@ -208,6 +208,32 @@ class PlotMapTool(QgsMapTool):
         bar = self.iface.messageBar() if self.iface is not None else None
         log(text, lvl, bar=bar, title=self.title())
 
+    #: object name of the tool's plot panel
+    PANEL_NAME = ""
+
+    def panel_title(self) -> str:
+        """Title of the tool's plot panel (translated by the subclass)."""
+        raise NotImplementedError
+
+    def ensure_panel(self):
+        """The plot panel, made (and docked at the bottom) on first use."""
+        if self.panel is None:
+            parent = self.iface.mainWindow() if self.iface is not None else None
+            self.panel = PlotPanel(self.panel_title(), self.PANEL_NAME, parent)
+            if self.iface is not None:
+                self.iface.addDockWidget(Qt.BottomDockWidgetArea, self.panel)
+        return self.panel
+
+    def dispose(self):
+        """Remove the panel (plugin unload)."""
+        if self.panel is not None:
+            if self.iface is not None:
+                self.iface.removeDockWidget(self.panel)
+            self.panel.hide()
+            self.panel.setParent(None)
+            self.panel.deleteLater()
+            self.panel = None
+
 
 class SectionMapTool(PlotMapTool):
     """Two clicks draw the section line; the plot opens in a panel."""
@@ -222,6 +248,8 @@ class SectionMapTool(PlotMapTool):
 
     def tr(self, text):  # noqa: D102
         return QCoreApplication.translate("SectionMapTool", text)
+
+    PANEL_NAME = "RenewalPlannerSectionPanel"
 
     def title(self):  # noqa: D102
         return self.tr("Cross-section")
@@ -284,13 +312,8 @@ class SectionMapTool(PlotMapTool):
         self.message(summary, "warning" if n_b else "info")
         return section
 
-    def ensure_panel(self):
-        if self.panel is None:
-            parent = self.iface.mainWindow() if self.iface is not None else None
-            self.panel = PlotPanel(self.tr("Cross-section / 横断面"), "RenewalPlannerSectionPanel", parent)
-            if self.iface is not None:
-                self.iface.addDockWidget(Qt.BottomDockWidgetArea, self.panel)
-        return self.panel
+    def panel_title(self):  # noqa: D102
+        return self.tr("Cross-section / 横断面")
 
     def deactivate(self):
         self.cancel()
@@ -302,10 +325,4 @@ class SectionMapTool(PlotMapTool):
         scene = self.canvas_.scene()
         if scene is not None:
             scene.removeItem(self.band)
-        if self.panel is not None:
-            if self.iface is not None:
-                self.iface.removeDockWidget(self.panel)
-            self.panel.hide()
-            self.panel.setParent(None)
-            self.panel.deleteLater()
-            self.panel = None
+        super().dispose()
