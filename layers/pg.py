@@ -500,22 +500,9 @@ def _store_styles(con, p: PgProject, model, qml: dict):
 
 
 def project_info(project: str) -> dict:
-    psycopg = _psycopg()
     p = PgProject(project)
-    sql = _sql()
     with _connection(p) as con:
-        if not con.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (p.schema,)).fetchone():
-            raise InputError(f"no schema {p.schema} in the database", file=p.display)
-        try:
-            with con.transaction():
-                rows = con.execute(sql.SQL("SELECT key, value FROM {}").format(
-                    sql.Identifier(p.schema, PROJECT_TABLE))).fetchall()
-        except psycopg.errors.UndefinedTable:
-            raise InputError(f"schema {p.schema} is not a Renewal Planner project (no rp_project table)",
-                             file=p.display) from None
-        except psycopg.Error as exc:
-            raise _db_error(exc, p) from None
-    return dict(rows)
+        return project_info_con(con, p)
 
 
 def list_layers(project: str) -> list:
@@ -835,6 +822,13 @@ def project_crs(project: str) -> str:
     return crs
 
 
+def _geometry_name(lyr, frame):
+    """The frame's geometry column when the layer has geometry, else None."""
+    if lyr.geometry is not None and getattr(frame, "geometry", None) is not None:
+        return frame.geometry.name
+    return None
+
+
 def write_layer(project: str, name: str, frame) -> int:
     """Append the rows of a prepared frame (io.write_layer did the defaults) with COPY."""
     import numpy as np
@@ -845,9 +839,7 @@ def write_layer(project: str, name: str, frame) -> int:
     sql = _sql()
     p = PgProject(project)
     lyr = _model_layer(name, p)
-    geom_name = None
-    if lyr.geometry is not None and getattr(frame, "geometry", None) is not None:
-        geom_name = frame.geometry.name
+    geom_name = _geometry_name(lyr, frame)
     cols = [c for c in frame.columns if c != geom_name]
     columns = [_py_values(pd, np, frame[c]) for c in cols]
     for i, c in enumerate(cols):  # integers read back as float64 when a value is missing
@@ -899,9 +891,7 @@ def bulk_load(project: str, name: str, frame, chunk: int = 200_000) -> int:
     sql = _sql()
     p = PgProject(project)
     lyr = _model_layer(name, p)
-    geom_name = None
-    if lyr.geometry is not None and getattr(frame, "geometry", None) is not None:
-        geom_name = frame.geometry.name
+    geom_name = _geometry_name(lyr, frame)
     cols = [c for c in frame.columns if c != geom_name and c in lyr.field_names]
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     now = _dt.datetime.now(_dt.timezone.utc).isoformat()
@@ -1170,6 +1160,8 @@ def grant(project: str, role: str, kind: str, owner: str = None, login: bool = T
 
 
 def project_info_con(con, p: PgProject) -> dict:
+    """The rp_project key/value table of ``p`` read on ``con``; an InputError
+    when the schema or the table is missing or the database refuses."""
     sql = _sql()
     psycopg = _psycopg()
     if not con.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (p.schema,)).fetchone():
@@ -1179,5 +1171,8 @@ def project_info_con(con, p: PgProject) -> dict:
             rows = con.execute(sql.SQL("SELECT key, value FROM {}").format(
                 sql.Identifier(p.schema, PROJECT_TABLE))).fetchall()
     except psycopg.errors.UndefinedTable:
-        raise InputError(f"schema {p.schema} is not a Renewal Planner project", file=p.display) from None
+        raise InputError(f"schema {p.schema} is not a Renewal Planner project (no rp_project table)",
+                         file=p.display) from None
+    except psycopg.Error as exc:
+        raise _db_error(exc, p) from None
     return dict(rows)
