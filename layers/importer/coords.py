@@ -173,6 +173,65 @@ def table_crs(east, north, crs_in):
     return east, north, crs_in, notes
 
 
+class TableCrs:
+    """``table_crs``'s decision from counts gathered chunk by chunk (no column kept whole).
+
+    ``add(east, north)`` per chunk (columns as the headers say), then ``decide()`` ->
+    (swapped, crs_in, notes): the same choice ``table_crs`` makes on the whole columns."""
+
+    def __init__(self, crs_in):
+        self.crs_in = crs_in
+        self.c = crs(crs_in)
+        self.pe = self.pn = 0                 # zone-prefixed values in the east / north column
+        self.zones_e, self.zones_n = {}, {}   # their zone counts
+        self.as_is = self.swapped = 0         # rows inside the CRS's area as they are / swapped
+
+    @staticmethod
+    def _count(zones, v):
+        z, k = np.unique(np.floor(v / 1e6), return_counts=True)
+        for a, b in zip(z.tolist(), k.tolist()):
+            zones[a] = zones.get(a, 0) + b
+
+    def add(self, east, north):
+        east = np.asarray(east, dtype=float)
+        north = np.asarray(north, dtype=float)
+        if self.c.is_projected:
+            pe = np.isfinite(east) & (east >= 1e7) & (east < 1e8)
+            pn = np.isfinite(north) & (north >= 1e7) & (north < 1e8)
+            self.pe += int(pe.sum())
+            self.pn += int(pn.sum())
+            self._count(self.zones_e, east[pe])
+            self._count(self.zones_n, north[pn])
+        self.as_is += int(inside_area(east, north, self.crs_in).sum())
+        self.swapped += int(inside_area(north, east, self.crs_in).sum())
+
+    def decide(self):
+        notes = []
+        swapped = False
+        if self.c.is_projected:
+            pe, zones = self.pe, self.zones_e
+            if self.pn > self.pe:
+                swapped, pe, zones = True, self.pn, self.zones_n
+                notes.append("columns swapped: the X column holds the (zone-prefixed) eastings")
+            if pe and (_false_easting(self.c) or 0) < 1e6:
+                best = max(zones.values())
+                zone = min(z for z, k in zones.items() if k == best)     # np.unique + argmax: the lowest
+                zone_crs = prefixed_crs(float(zone) * 1e6 + 5e5)
+                if zone_crs is not None:
+                    notes.append(f"eastings carry a zone prefix: read in {zone_crs}")
+                    return swapped, zone_crs, notes
+            if swapped:
+                # table_crs goes on with the swapped columns: the area counts swap with them
+                if self.as_is > self.swapped:
+                    notes.append("columns swapped: the X column holds the eastings")
+                    return False, self.crs_in, notes
+                return True, self.crs_in, notes
+        if self.swapped > self.as_is:
+            notes.append("columns swapped: the X column holds the eastings")
+            swapped = True
+        return swapped, self.crs_in, notes
+
+
 def geometry_to_project(geoms, crs_in, crs_out):
     """(geometries in crs_out, inside mask) for an array of shapely geometries in crs_in."""
     import shapely

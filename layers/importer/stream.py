@@ -416,8 +416,10 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
 
     # ---- pass A: point numbers and coordinates
     uid_col, e_col, n_col = inv.get("uid"), inv["east"], inv["north"]
-    row_h, east_all, north_all = [], [], []
+    row_h = []
     sc = None
+    decide = coords.TableCrs(crs_in)     # table_crs's X/Y and zone decision, from per-chunk counts
+    any_xy = False
     for nos, cols, acols in _chunks(path, enc, dialect, header, start):
         n = len(nos)
         sub = {c: cols[c] for c in (uid_col, e_col, n_col) if c}
@@ -426,26 +428,22 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
         v, ex, _ = sc.convert(sub, n, acols)
         uids = v["uid"][0] if uid_col else np.full(n, None, dtype=object)
         row_h.append(_hashes(uids))
-        east_all.append(ex.get("east", np.full(n, np.nan)))
-        north_all.append(ex.get("north", np.full(n, np.nan)))
+        east, north = ex.get("east", np.full(n, np.nan)), ex.get("north", np.full(n, np.nan))
+        have = np.isfinite(east) & np.isfinite(north)
+        any_xy |= bool(have.any())
+        decide.add(east[have], north[have])
         step(0.05, "reading")
     if not row_h:
         raise InputError("holds no records", file=path)
-    uid_index = _PointIndex(np.concatenate(row_h))
+    uid_index = _PointIndex(row_h)
     del row_h
     row_uid = uid_index.row_ids
-    east_all, north_all = np.concatenate(east_all), np.concatenate(north_all)
-    have = np.isfinite(east_all) & np.isfinite(north_all)
     used_crs = crs_in
     swapped = False   # the decision; pass B applies it to its own (same) coordinates, chunk by chunk
-    if have.any():
-        e1 = east_all[have]
-        e2, n2, used_crs, notes = coords.table_crs(e1, north_all[have], crs_in)
-        swapped = e2 is not e1
+    if any_xy:
+        swapped, used_crs, notes = decide.decide()
         plan.notes.extend(notes)
         plan.crs_in = used_crs
-        del e1, e2, n2
-    del east_all, north_all, have
     npts = uid_index.n
     # per distinct point number: the accepted point (row), its geometry and values
     acc_row = np.full(npts, -1, np.int64)          # record_no of the accepted point
@@ -767,11 +765,22 @@ class _PointIndex:
     a file where two numbers share the first hash; a lookup whose second hash differs is 'unknown'."""
 
     def __init__(self, row_h):
-        valid = row_h != -1
-        self.keys, inv = np.unique(row_h[valid], return_inverse=True)
+        """``row_h``: the rows' hashes, one array a chunk (the list is emptied as it is read)."""
+        if isinstance(row_h, np.ndarray):
+            row_h = [row_h]
+        allh = np.concatenate(row_h)
+        allh.sort()
+        keys = np.unique(allh)          # sorted already: unique is one pass
+        del allh
+        self.keys = keys[keys != -1]
         self.n = len(self.keys)
-        ids = np.full(len(row_h), -1, np.int32)
-        ids[valid] = inv.ravel()
+        ids = np.empty(sum(map(len, row_h)), np.int32)
+        o = 0
+        while row_h:
+            h = row_h.pop(0)
+            pos = np.searchsorted(self.keys, h)
+            ids[o:o + len(h)] = np.where(h == -1, -1, pos)
+            o += len(h)
         self.row_ids = ids
         self.check = np.zeros(self.n, np.int64)
         self.seen = np.zeros(self.n, bool)
