@@ -45,7 +45,7 @@ def _up(v):
 class Loader:
     """Feed (ids, minx, maxx, miny, maxy) in spatial order with ``add``; ``finish`` writes the tree."""
 
-    def __init__(self, con, name, bulk=None):
+    def __init__(self, con, name, bulk=None, id_range=None):
         self.con, self.name = con, name
         self.bulk = bulk             # a sqlite_bulk.Bulk on ``con``, or None (executemany)
         if bulk is not None:
@@ -61,6 +61,11 @@ class Loader:
         con.execute(f'DELETE FROM "{name}_parent"')
         self.total = 0
         self.rowids, self.owners = [], []
+        # ids known to be exactly lo..hi: their leaf node numbers in one int32 array, no sort
+        self.dense = None
+        if id_range is not None and id_range[1] >= id_range[0] and self.per and id_range[1] - id_range[0] < 2**31:
+            self.lo = id_range[0]
+            self.dense = np.full(id_range[1] - id_range[0] + 1, -1, np.int32)
 
     def add(self, ids, minx, maxx, miny, maxy):
         cells = np.empty(len(ids), _CELL)
@@ -107,8 +112,18 @@ class Loader:
         if depth == 0:
             # leaf entries' (rowid, node) wait for finish(): written in rowid order, they append to the
             # _rowid table's b-tree instead of landing at random pages (spatial order)
-            self.rowids.append(cells["id"].astype(np.int64))
-            self.owners.append(owner.astype(np.int32 if self.next_node < 2**31 else np.int64))
+            ids = cells["id"].astype(np.int64)
+            if self.dense is not None and len(ids) and ids.min() >= self.lo \
+                    and ids.max() - self.lo < len(self.dense) and nos.max() < 2**31:
+                self.dense[ids - self.lo] = owner
+            else:
+                if self.dense is not None:        # not the promised range after all: back to sorting
+                    have = np.flatnonzero(self.dense >= 0)
+                    self.rowids.append(have + self.lo)
+                    self.owners.append(self.dense[have].astype(np.int64))
+                    self.dense = None
+                self.rowids.append(ids)
+                self.owners.append(owner.astype(np.int32 if self.next_node < 2**31 else np.int64))
         else:
             self._insert("parent", ("nodeno", "parentnode"), cells["id"].astype(np.int64), owner.astype(np.int64))
         return nos, self._boxes(cells, k)
@@ -120,6 +135,16 @@ class Loader:
         self.total += len(cells)
 
     def _rowid_table(self):
+        if self.dense is not None:
+            have = np.flatnonzero(self.dense >= 0)
+            if len(have) == len(self.dense):
+                ids, owner = np.arange(self.lo, self.lo + len(have), dtype=np.int64), self.dense.astype(np.int64)
+                self.dense = None
+                self._insert("rowid", ("rowid", "nodeno"), ids, owner)
+                return
+            self.rowids.append(have + self.lo)
+            self.owners.append(self.dense[have].astype(np.int64))
+            self.dense = None
         if not self.rowids:
             return
         ids, owner = np.concatenate(self.rowids), np.concatenate(self.owners)

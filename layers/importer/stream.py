@@ -446,11 +446,13 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
         plan.crs_in = used_crs
     npts = uid_index.n
     # per distinct point number: the accepted point (row), its geometry and values
-    acc_row = np.full(npts, -1, np.int64)          # record_no of the accepted point
+    acc_row = np.full(npts, -1, np.int32 if len(row_uid) < 2**31 - 1 else np.int64)  # accepted record_no
     px_u, py_u = np.full(npts, np.nan), np.full(npts, np.nan)
     depth_u = np.full(npts, np.nan)
-    util_u = np.empty(npts, dtype=object)
-    sub_u = np.empty(npts, dtype=object)
+    # utility / subclass of the accepted point, as codes of ``coded`` (2 bytes a point, not an 8-byte reference)
+    coded = _Codes()
+    util_u = np.zeros(npts, np.int16)
+    sub_u = np.zeros(npts, np.int16)
     rejected_u = np.zeros(npts, bool)
     row_ok = np.zeros(len(row_uid), bool)
 
@@ -562,8 +564,8 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
             px_u[k], py_u[k] = pxs[acc], pys[acc]
             dd = vals.get("depth", (np.empty(n, dtype=object), None))[0][acc]
             depth_u[k] = _floats(dd)
-            util_u[k] = uv[acc]
-            sub_u[k] = sv[acc]
+            util_u[k] = coded.encode(uv[acc])
+            sub_u[k] = coded.encode(sv[acc])
             if "feature" in vals and len(acc):
                 import pandas as pd
 
@@ -578,8 +580,8 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
             w.rows(POINT, pvals, acc, geoms, plan)
             step(0.1 + 0.45 * off / len(row_uid), "points")
         # ---- pass C: connections
-        seen = np.empty(0, np.int64)   # merged-duplicate keys of the segments so far
-        ends = np.zeros(npts, np.int64)
+        seen = _KeySet()               # merged-duplicate keys of the segments so far
+        ends = np.zeros(npts, np.int32)
         seg_cols = {k for k in conv.sfields if k not in validate._POINT_ONLY
                     and k not in ("uid", "status", "note", "acc_h", "acc_v", "survey_date")}
         deftab = mapping.config()["depth_ref_by_utility"]
@@ -653,8 +655,8 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
                 _, first = np.unique(key, return_index=True)
                 fresh = np.zeros(len(cand), bool)
                 fresh[first] = True
-                fresh &= ~np.isin(key, seen, assume_unique=False)
-                seen = np.union1d(seen, key[fresh])
+                fresh &= ~seen.has(key)
+                seen.add(key[fresh])
                 keep = cand[fresh]
                 merged = int(len(cand) - fresh.sum())
                 plan.counts["merged"] += merged
@@ -680,9 +682,9 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
                         v, p = vals[k2]
                         pres = p[ri] & (v[ri] != None)  # noqa: E711
                         svals[k2] = (v[ri], pres)
-                util = util_u[ks]
+                util = coded.decode(util_u[ks])
                 svals["utility"] = (util, np.ones(m, bool))
-                svals["subclass"] = (sub_u[ks], np.ones(m, bool))
+                svals["subclass"] = (coded.decode(sub_u[ks]), np.ones(m, bool))
                 s_uids = vals["uid"][0][ri]
                 e_uids = other[keep]
                 svals["start_uid"] = (s_uids, np.ones(m, bool))
@@ -740,6 +742,53 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
         raise
     finally:
         con.close()
+
+
+class _Codes:
+    """Small int16 codes of a few distinct values (utility, subclass), shared by all chunks."""
+
+    def __init__(self):
+        self.code = {}
+        self.values = np.empty(0, dtype=object)
+
+    def encode(self, vals):
+        import pandas as pd
+
+        if not len(vals):
+            return np.zeros(0, np.int16)
+        codes, uniq = pd.factorize(np.asarray(vals, dtype=object), use_na_sentinel=False)
+        m = np.array([self.code.setdefault(u, len(self.code)) for u in uniq], np.int64)
+        if len(self.code) > len(self.values):
+            if len(self.code) > 32000:
+                raise Fallback("too many distinct utilities / subclasses")
+            self.values = np.empty(len(self.code), dtype=object)
+            self.values[:] = list(self.code)
+        return m[codes].astype(np.int16)
+
+    def decode(self, codes):
+        return self.values[codes] if len(self.values) else np.full(len(codes), None, dtype=object)
+
+
+class _KeySet:
+    """A growing set of int64 keys as a few sorted runs (merged when they pile up): no union1d of
+    the whole set on every chunk."""
+
+    def __init__(self):
+        self.runs = []
+
+    def has(self, keys):
+        out = np.zeros(len(keys), bool)
+        for r in self.runs:
+            pos = np.minimum(np.searchsorted(r, keys), len(r) - 1)
+            out |= r[pos] == keys
+        return out
+
+    def add(self, keys):
+        if len(keys):
+            self.runs.append(np.unique(keys))
+            while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
+                b, a = self.runs.pop(), self.runs.pop()
+                self.runs.append(np.union1d(a, b))
 
 
 _HKEYS = ("rp-point-index-1", "rp-point-index-2")
@@ -932,6 +981,7 @@ class _Writer:
                                    (layer,)).fetchone()[0]
             top = self.con.execute(f"SELECT COALESCE(MAX(fid), 0) FROM {layer}").fetchone()[0]
             self.next_fid[layer] = max(seq, top) + 1
+        self.first_fid = dict(self.next_fid)
         from . import sqlite_bulk
 
         self.bulk = sqlite_bulk.Bulk(self.con)
@@ -1028,7 +1078,8 @@ class _Writer:
 
         for layer in (POINT, SEGMENT):
             # the layer was empty (else Fallback): its R-tree is packed from the sorted entries
-            loader = rtree_bulk.Loader(con, f"rtree_{layer}_geom", self.bulk)
+            loader = rtree_bulk.Loader(con, f"rtree_{layer}_geom", self.bulk,
+                                       (self.first_fid[layer], self.next_fid[layer] - 1))
             kf, df = self.rt[layer]
             kf.flush()
             df.flush()

@@ -61,3 +61,24 @@ def test_blobs_equal_gpkgblob():
     with_empty = np.array([shapely.Point(1, 2), shapely.LineString()], dtype=object)
     assert _blobs(with_empty, 4547) == gpkgblob.to_blobs(with_empty, 4547)
     assert _blobs(np.array([], dtype=object), 1) == []
+
+
+@pytest.mark.parametrize("id_range", [(1, 700), (1, 900), (5, 700)])
+def test_id_range_hint_gives_the_same_tree(tmp_path, id_range):
+    """The dense rowid table (ids promised to be lo..hi) gives the same shadow tables as sorting,
+    also when the promise is wrong (ids outside the range, gaps)."""
+    rng = np.random.default_rng(3)
+    ids = rng.permutation(np.arange(1, 701))
+    x, y = rng.uniform(0, 1000, 700), rng.uniform(0, 1000, 700)
+    dumps = []
+    for hint in (None, id_range):
+        con = sqlite3.connect(str(tmp_path / f"h{hint}.db"))
+        con.execute("CREATE VIRTUAL TABLE r USING rtree(id, minx, maxx, miny, maxy)")
+        loader = rtree_bulk.Loader(con, "r", id_range=hint)
+        for i in range(0, 700, 150):
+            loader.add(ids[i:i + 150], x[i:i + 150], x[i:i + 150] + 1, y[i:i + 150], y[i:i + 150] + 1)
+        loader.finish()
+        con.commit()
+        assert con.execute("SELECT rtreecheck('r')").fetchone()[0] == "ok"
+        dumps.append([con.execute(f"SELECT * FROM r_{t} ORDER BY 1").fetchall() for t in ("node", "rowid", "parent")])
+    assert dumps[0] == dumps[1]
