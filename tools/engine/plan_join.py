@@ -274,6 +274,18 @@ def segment_polygon(ax, ay, bx, by, edges: PolyEdges, poly):
 # one compiled pass (tools/engine/kernels.py) when numba is there; these
 # numpy paths give the same pairs, values and order (the reference).
 # ---------------------------------------------------------------------------
+def _live_candidates(grid, ax, ay, bx, by, line, r):
+    """The numpy paths' candidates: the segments whose line's r is finite
+    (``live``, their lines ``ln`` and ends) and the (q, f) pairs of the grid
+    meeting their boxes grown by r (q indexes the live segments)."""
+    live = np.flatnonzero(np.isfinite(r[line]))
+    ln = line[live]
+    ax, ay, bx, by, rl = ax[live], ay[live], bx[live], by[live], r[ln]
+    q, f = grid.pairs_numpy(np.minimum(ax, bx) - rl, np.minimum(ay, by) - rl,
+                            np.maximum(ax, bx) + rl, np.maximum(ay, by) + rl)
+    return live, ln, ax, ay, bx, by, q, f
+
+
 def near_segments_points(grid, ax, ay, bx, by, line, r, hw, ua, req, kind, ub, threads: int = 1):
     """Segments a-b (queries) of lines ``line`` against the points of a
     PointGrid: (segment, point, d, t) of the pairs with
@@ -291,11 +303,7 @@ def near_segments_points(grid, ax, ay, bx, by, line, r, hw, ua, req, kind, ub, t
     out = near_seg_points(grid, ax, ay, bx, by, line, r, hw, ua, req, kind, ub, threads=threads)
     if out is not None:
         return out
-    live = np.flatnonzero(np.isfinite(r[line]))
-    ln = line[live]
-    ax, ay, bx, by, rl = ax[live], ay[live], bx[live], by[live], r[ln]
-    q, f = grid.pairs_numpy(np.minimum(ax, bx) - rl, np.minimum(ay, by) - rl,
-                            np.maximum(ax, bx) + rl, np.maximum(ay, by) + rl)
+    live, ln, ax, ay, bx, by, q, f = _live_candidates(grid, ax, ay, bx, by, line, r)
     d, t = point_segment(grid.bx0[f], grid.by0[f], ax[q], ay[q], bx[q], by[q])
     lq = ln[q]
     rq = req[lq, kind[f]]
@@ -315,11 +323,7 @@ def near_segments_polygons(grid, edges: PolyEdges, ax, ay, bx, by, line, r, hw, 
     out = near_segs_polys(grid, edges, ax, ay, bx, by, line, r, hw, ua, req, ub, threads=threads)
     if out is not None:
         return out
-    live = np.flatnonzero(np.isfinite(r[line]))
-    ln = line[live]
-    ax, ay, bx, by, rl = ax[live], ay[live], bx[live], by[live], r[ln]
-    q, f = grid.pairs_numpy(np.minimum(ax, bx) - rl, np.minimum(ay, by) - rl,
-                            np.maximum(ax, bx) + rl, np.maximum(ay, by) + rl)
+    live, ln, ax, ay, bx, by, q, f = _live_candidates(grid, ax, ay, bx, by, line, r)
     d, t = segment_polygon(ax[q], ay[q], bx[q], by[q], edges, f)
     lq = ln[q]
     keep = np.maximum(d - hw[lq], 0.0) - (ua[lq] + ub[f]) < req[lq]
@@ -368,15 +372,7 @@ class Distinct:
             first = ffirst[sub[1]]
             hit = cache[(n, names)] = (inv, first)
         if hit is None:
-            cols = [cls_b] + [attrs_b[k] for k in names]
-            combo = np.zeros(n, np.int64)
-            for v in cols:
-                c, k = _codes(v)
-                combo = combo * k + c
-            inv, uniq = pd.factorize(combo) if n else (np.zeros(0, np.int64), [])
-            inv = np.asarray(inv, np.int64)
-            first = np.zeros(len(uniq), np.int64)
-            first[inv[::-1]] = np.arange(n - 1, -1, -1)  # first row of each combination
+            inv, first = self._group(pd, [cls_b] + [attrs_b[k] for k in names])
             if cache is not None:
                 cache[(n, names)] = (inv, first)
         else:
@@ -404,7 +400,7 @@ class Distinct:
         inv, uniq = pd.factorize(combo) if n else (np.zeros(0, np.int64), [])
         inv = np.asarray(inv, np.int64)
         first = np.zeros(len(uniq), np.int64)
-        first[inv[::-1]] = np.arange(n - 1, -1, -1)
+        first[inv[::-1]] = np.arange(n - 1, -1, -1)  # first row of each combination
         return inv, first
 
     def __len__(self):
