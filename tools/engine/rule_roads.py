@@ -38,38 +38,14 @@ class Segments:
         n = len(geoms)
         if n and (shapely.get_num_coordinates(geoms) == 2).all() and (shapely.get_type_id(geoms) == 1).all():
             # straight two-point LineStrings (the usual pipe segment): one vertex segment each
-            xy = shapely.get_coordinates(geoms).reshape(n, 2, 2)
-            if ((xy[:, 0] != xy[:, 1]).any(axis=1)).all():
-                # contiguous columns (strided views would be copied by every kernel call)
-                self.x0, self.y0, self.x1, self.y1 = (np.ascontiguousarray(xy[:, i, j])
-                                                      for i, j in ((0, 0), (0, 1), (1, 0), (1, 1)))
-                self.line = np.arange(n, dtype=np.int64)
-                self.dx = self.x1 - self.x0
-                self.dy = self.y1 - self.y0
-                self.len = np.hypot(self.dx, self.dy)
-                self.count = np.ones(n, dtype=np.int64)
-                self.start = np.arange(n, dtype=np.int64)
+            if self._set_straight(shapely.get_coordinates(geoms).reshape(n, 2, 2)):
                 return
         if n and (shapely.get_type_id(geoms) == 1).all():  # plain LineStrings: no parts
             parts, pidx = geoms, np.arange(n)
         else:
             parts, pidx = shapely.get_parts(geoms, return_index=True)
         coords, cidx = shapely.get_coordinates(parts, return_index=True)
-        if len(coords) > 1:
-            s = np.nonzero(cidx[1:] == cidx[:-1])[0]
-        else:
-            s = np.zeros(0, dtype=np.int64)
-        x0, y0 = coords[s, 0], coords[s, 1]
-        x1, y1 = coords[s + 1, 0], coords[s + 1, 1]
-        keep = (x0 != x1) | (y0 != y1)
-        s = s[keep]
-        self.x0, self.y0, self.x1, self.y1 = x0[keep], y0[keep], x1[keep], y1[keep]
-        self.line = pidx[cidx[s]].astype(np.int64)
-        self.dx = self.x1 - self.x0
-        self.dy = self.y1 - self.y0
-        self.len = np.hypot(self.dx, self.dy)
-        self.count = np.bincount(self.line, minlength=n).astype(np.int64)
-        self.start = np.concatenate([[0], np.cumsum(self.count)[:-1]]).astype(np.int64)
+        self._set_runs(coords, cidx, n, pidx)
 
     def __len__(self):
         return len(self.x0)
@@ -88,32 +64,45 @@ class Segments:
         self = cls.__new__(cls)
         coords, idx = li.coords, np.asarray(li.idx, dtype=np.int64)
         counts = li.end - li.start
-        if (counts == 2).all():
-            xy = coords.reshape(n, 2, 2)
-            if ((xy[:, 0] != xy[:, 1]).any(axis=1)).all():
-                # contiguous columns (strided views would be copied by every kernel call)
-                self.x0, self.y0, self.x1, self.y1 = (np.ascontiguousarray(xy[:, i, j])
-                                                      for i, j in ((0, 0), (0, 1), (1, 0), (1, 1)))
-                self.line = np.arange(n, dtype=np.int64)
-                self.dx = self.x1 - self.x0
-                self.dy = self.y1 - self.y0
-                self.len = np.hypot(self.dx, self.dy)
-                self.count = np.ones(n, dtype=np.int64)
-                self.start = np.arange(n, dtype=np.int64)
-                return self
-        s = np.nonzero(idx[1:] == idx[:-1])[0] if len(coords) > 1 else np.zeros(0, dtype=np.int64)
+        if (counts == 2).all() and self._set_straight(coords.reshape(n, 2, 2)):
+            return self
+        self._set_runs(coords, idx, n)
+        return self
+
+    def _set_straight(self, xy) -> bool:
+        """One vertex segment per line from (n, 2, 2) coordinates; False (and
+        nothing set) when a line's two points are the same."""
+        if not ((xy[:, 0] != xy[:, 1]).any(axis=1)).all():
+            return False
+        n = len(xy)
+        # contiguous columns (strided views would be copied by every kernel call)
+        x0, y0, x1, y1 = (np.ascontiguousarray(xy[:, i, j]) for i, j in ((0, 0), (0, 1), (1, 0), (1, 1)))
+        self._set(x0, y0, x1, y1, np.arange(n, dtype=np.int64), np.ones(n, dtype=np.int64),
+                  np.arange(n, dtype=np.int64))
+        return True
+
+    def _set_runs(self, coords, cidx, n, pidx=None):
+        """The vertex segments between consecutive coordinates of the same part
+        (``cidx``: part of each coordinate), zero-length ones dropped; line =
+        pidx[part] (the part itself without ``pidx``)."""
+        s = np.nonzero(cidx[1:] == cidx[:-1])[0] if len(coords) > 1 else np.zeros(0, dtype=np.int64)
         x0, y0 = coords[s, 0], coords[s, 1]
         x1, y1 = coords[s + 1, 0], coords[s + 1, 1]
         keep = (x0 != x1) | (y0 != y1)
         s = s[keep]
-        self.x0, self.y0, self.x1, self.y1 = x0[keep], y0[keep], x1[keep], y1[keep]
-        self.line = idx[s]
+        line = (cidx[s] if pidx is None else pidx[cidx[s]]).astype(np.int64)
+        count = np.bincount(line, minlength=n).astype(np.int64)
+        self._set(x0[keep], y0[keep], x1[keep], y1[keep], line, count,
+                  np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64))
+
+    def _set(self, x0, y0, x1, y1, line, count, start):
+        self.x0, self.y0, self.x1, self.y1 = x0, y0, x1, y1
+        self.line = line
         self.dx = self.x1 - self.x0
         self.dy = self.y1 - self.y0
         self.len = np.hypot(self.dx, self.dy)
-        self.count = np.bincount(self.line, minlength=n).astype(np.int64)
-        self.start = np.concatenate([[0], np.cumsum(self.count)[:-1]]).astype(np.int64)
-        return self
+        self.count = count
+        self.start = start
 
 
 class Edges:
