@@ -49,6 +49,12 @@ def _capi():
 def _build():
     import _sqlite3
 
+    here = os.path.dirname(os.path.abspath(__file__))
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        cache = os.path.join(here, "__pycache__")
+        if not (os.access(cache, os.W_OK) or (not os.path.exists(cache) and os.access(here, os.W_OK))):
+            os.environ["NUMBA_CACHE_DIR"] = os.path.join(os.path.expanduser("~"), ".cache",
+                                                         "renewal_planner", "numba")
     import numba
 
     lib = ctypes.CDLL(_sqlite3.__file__)      # dlsym also searches the module's libsqlite3
@@ -77,40 +83,47 @@ def _build():
     step = fn("sqlite3_step", cint, i64)
     reset = fn("sqlite3_reset", cint, i64)
 
-    @numba.njit(nogil=True)
-    def run(stmt, n, kind, slot, f64, i64v, null, off, base):
-        """Bind and step rows 0..n-1; (rows done, sqlite result code of the failure or 101)."""
-        for r in range(n):
-            for c in range(len(kind)):
-                k = kind[c]
-                s = slot[c]
-                if k == 0 or null[c, r]:
-                    rc = b_null(stmt, c + 1)
-                elif k == 1:
-                    rc = b_double(stmt, c + 1, f64[s, r])
-                elif k == 2:
-                    rc = b_int(stmt, c + 1, i64v[s, r])
-                else:
-                    a = off[s, r]
-                    ln = np.int32(off[s, r + 1] - a)
-                    if k == 3:
-                        rc = b_text(stmt, c + 1, base[s] + a, ln, 0)     # SQLITE_STATIC: buffers outlive the step
-                    else:
-                        rc = b_blob(stmt, c + 1, base[s] + a, ln, 0)
-                if rc != 0:
-                    reset(stmt)
-                    return r, rc
-            rc = step(stmt)
-            reset(stmt)
-            if rc != 101:
-                return r, rc
-        return n, 101
+    # the C functions are arguments, not globals: numba can cache the compiled loop on disk
+    fns = (b_null, b_double, b_int, b_text, b_blob, step, reset)
+    jitted = numba.njit(nogil=True, cache=True)(_run_py)
+
+    def run(stmt, n, *arrays):
+        return jitted(*fns, stmt, n, *arrays)
 
     z = np.zeros
     run(0, 0, z(1, np.int64), z(1, np.int64), z((1, 1)), z((1, 1), np.int64), z((1, 1), bool),
-        z((1, 2), np.int64), z(1, np.int64))      # compile now: a failure shows here
+        z((1, 2), np.int64), z(1, np.int64))      # compile (or load from the cache) now: a failure shows here
     api["run"] = run
     return api
+
+
+def _run_py(b_null, b_double, b_int, b_text, b_blob, step, reset, stmt, n, kind, slot, f64, i64v, null, off, base):
+    """Bind and step rows 0..n-1 (numba, nogil); (rows done, sqlite result code of the failure or 101)."""
+    for r in range(n):
+        for c in range(len(kind)):
+            k = kind[c]
+            s = slot[c]
+            if k == 0 or null[c, r]:
+                rc = b_null(stmt, c + 1)
+            elif k == 1:
+                rc = b_double(stmt, c + 1, f64[s, r])
+            elif k == 2:
+                rc = b_int(stmt, c + 1, i64v[s, r])
+            else:
+                a = off[s, r]
+                ln = np.int32(off[s, r + 1] - a)
+                if k == 3:
+                    rc = b_text(stmt, c + 1, base[s] + a, ln, 0)     # SQLITE_STATIC: buffers outlive the step
+                else:
+                    rc = b_blob(stmt, c + 1, base[s] + a, ln, 0)
+            if rc != 0:
+                reset(stmt)
+                return r, rc
+        rc = step(stmt)
+        reset(stmt)
+        if rc != 101:
+            return r, rc
+    return n, 101
 
 
 def _handle(con, api):
