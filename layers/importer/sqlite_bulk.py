@@ -246,7 +246,9 @@ class Bulk:
         kinds, slots, f64, i64, text, nulls = [], [], [], [], [], []
         for name, v in zip(cols, data):
             try:
-                if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+                if isinstance(v, pa.Array):
+                    a = v
+                elif isinstance(v, np.ndarray) and v.dtype.kind == "f":
                     a = pa.array(v, pa.float64(), from_pandas=True)
                 elif isinstance(v, np.ndarray) and v.dtype.kind in "iu":
                     a = pa.array(v, pa.int64())
@@ -257,7 +259,7 @@ class Bulk:
             t = a.type
             if isinstance(a, pa.ChunkedArray) or len(a) != n:
                 return None
-            if not isinstance(v, np.ndarray) or v.dtype == object:
+            if not isinstance(v, (np.ndarray, pa.Array)) or (isinstance(v, np.ndarray) and v.dtype == object):
                 # Arrow coerces some mixtures that sqlite3 would type value by value
                 if pa.types.is_floating(t) and not set(map(type, v)) <= _FLOATS:
                     return None            # an int among floats

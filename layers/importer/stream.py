@@ -576,8 +576,7 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
             for i in np.flatnonzero(~clean):
                 plan.reject(nos[i], POINT, probs[i], {h: cols[h][i] for h in header})
             pvals = {k2: v for k2, v in vals.items() if k2 in conv.pfields and k2 not in validate._SEGMENT_ONLY}
-            geoms = shapely.points(pxs[acc], pys[acc])
-            w.rows(POINT, pvals, acc, geoms, plan)
+            w.rows(POINT, pvals, acc, _Straight(pxs[acc], pys[acc]), plan)
             step(0.1 + 0.45 * off / len(row_uid), "points")
         # ---- pass C: connections
         seen = _KeySet()               # merged-duplicate keys of the segments so far
@@ -714,8 +713,7 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
                     dr_v[nj], dr_p[nj] = ref, True
                 svals["depth_ref"] = (dr_v, dr_p)
                 svals["uid"] = (s_uids + "-" + e_uids, np.ones(m, bool))
-                geoms = shapely.linestrings(np.stack([np.column_stack([px_u[ks], py_u[ks]]),
-                                                      np.column_stack([px_u[ke], py_u[ke]])], axis=1))
+                geoms = _Straight(px_u[ks], py_u[ks], px_u[ke], py_u[ke])
                 w.rows(SEGMENT, svals, np.arange(m), geoms, plan)
                 step(0.55 + 0.4 * off / len(row_uid), "connections")
         # ---- findings: tees with the wrong number of pipes
@@ -1033,18 +1031,21 @@ class _Writer:
             elif self.defaults[layer].get(name) is not None:
                 cols.append(name)
                 data.append(np.full(n, self.defaults[layer][name], dtype=object))
-        blobs = _blobs(geoms, self.srs[layer])
+        if isinstance(geoms, _Straight):
+            blobs, b = geoms.blobs(self.srs[layer]), geoms.bounds()
+        else:
+            import shapely
+
+            blobs, b = _blobs(geoms, self.srs[layer]), shapely.bounds(geoms)
         cols += ["source", "updated_at", "geom"]
         data += [np.full(n, self.batch_id, dtype=object), np.full(n, self.now, dtype=object), blobs]
         # fids: AUTOINCREMENT on tables only this transaction writes gives start .. start+n-1 (checked in finish)
         start = self.next_fid[layer] - 1
         self.next_fid[layer] += n
         if not self.bulk.insert(layer, cols, data):
-            _insert(self.con, layer, cols, [_pycol(v) if isinstance(v, np.ndarray) else v for v in data],
+            _insert(self.con, layer, cols, [_pycol(v) if isinstance(v, np.ndarray) else
+                                            v if isinstance(v, list) else v.to_pylist() for v in data],
                     self.ddl_null[layer])
-        import shapely
-
-        b = shapely.bounds(geoms)
         # R-tree entries wait in a temp table with a Morton key and go in spatially sorted at the end
         # (an R-tree fed in spatial order touches few nodes per insert: much faster than file order)
         key = _morton((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
@@ -1143,6 +1144,51 @@ def _blobs(geoms, srs_id):
     raw = h.tobytes()
     k = _HDR.itemsize
     return [raw[i * k:(i + 1) * k] + w for i, w in enumerate(wkb)]
+
+
+class _Straight:
+    """Points (x0, y0) or two-point lines (x0, y0)-(x1, y1) as GeoPackage blobs built in numpy:
+    the bytes shapely.to_wkb and _blobs give (header with envelope, little-endian WKB), without
+    making shapely geometries. Coordinates are finite (the callers checked)."""
+
+    def __init__(self, x0, y0, x1=None, y1=None):
+        self.c = [np.ascontiguousarray(v, np.float64) for v in (x0, y0, x1, y1) if v is not None]
+
+    def __len__(self):
+        return len(self.c[0])
+
+    def bounds(self):
+        """(n, 4) minx, miny, maxx, maxy as shapely.bounds."""
+        if len(self.c) == 2:
+            x, y = self.c
+            return np.column_stack([x, y, x, y])
+        x0, y0, x1, y1 = self.c
+        return np.column_stack([np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1)])
+
+    def blobs(self, srs_id):
+        import pyarrow as pa
+
+        n = len(self)
+        b = self.bounds()
+        line = len(self.c) == 4
+        wkb = np.dtype([("order", "u1"), ("type", "<u4")] + ([("npts", "<u4")] if line else [])
+                       + [("xy", "<f8", (4 if line else 2,))])
+        rec = np.dtype([("hdr", _HDR), ("wkb", wkb)])
+        a = np.empty(n, rec)
+        h = a["hdr"]
+        h["magic"], h["version"], h["flags"], h["srs"] = b"GP", 0, 0b0000_0011, srs_id
+        h["env"] = b[:, [0, 2, 1, 3]]
+        w = a["wkb"]
+        w["order"] = 1
+        if line:
+            w["type"], w["npts"] = 2, 2
+            w["xy"][:, 0], w["xy"][:, 1], w["xy"][:, 2], w["xy"][:, 3] = self.c
+        else:
+            w["type"] = 1
+            w["xy"][:, 0], w["xy"][:, 1] = self.c
+        k = rec.itemsize
+        offsets = np.arange(0, (n + 1) * k, k, dtype=np.int32)
+        return pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(a.tobytes())])
 
 
 def _morton(x, y, cell=8.0):

@@ -285,3 +285,20 @@ def test_point_index_tells_colliding_hashes_apart(monkeypatch):
     assert idx2.n == 1
     with pytest.raises(streammod.Fallback):
         idx2.verify(slice(0, 2), both_names)
+
+
+def test_straight_blobs_are_the_shapely_blobs():
+    """_Straight builds point and two-point line blobs in numpy: byte for byte what shapely's WKB
+    in _blobs gives, with the same bounds."""
+    import numpy as np
+    import shapely
+
+    rng = np.random.default_rng(11)
+    x0, y0 = rng.uniform(-1e6, 4e7, 500), rng.uniform(-5, 5e6, 500)
+    x1, y1 = x0 + rng.normal(0, 30, 500), y0 + rng.normal(0, 30, 500)
+    x0[:3] = [0.0, -0.0, 1e-300]
+    for straight, geoms in ((streammod._Straight(x0, y0), shapely.points(x0, y0)),
+                            (streammod._Straight(x0, y0, x1, y1),
+                             shapely.linestrings(np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], 1)))):
+        assert straight.blobs(4547).to_pylist() == streammod._blobs(geoms, 4547)
+        assert np.array_equal(straight.bounds(), shapely.bounds(geoms))
