@@ -907,13 +907,78 @@ def _derive_depth(vals, extra, n):
     return dv, dp, ref, done
 
 
+class RejectSpool:
+    """The rejects of a streamed import, list-like (len, iteration, ==), kept in memory up to
+    ``keep`` and spilled to a temporary file (pickled blocks) beyond: a delivery with hundreds of
+    thousands of bad records does not hold them all in memory. Order is kept."""
+
+    def __init__(self, keep=5000):
+        self.keep = keep
+        self.head = []          # spilled blocks are in self.file; self.head are the newest
+        self.file = None
+        self.n = 0
+
+    def append(self, r):
+        self.head.append(r)
+        self.n += 1
+        if len(self.head) >= self.keep:
+            import pickle
+            import tempfile
+
+            if self.file is None:
+                self.file = tempfile.TemporaryFile(prefix="rp-rejects-")
+            self.file.seek(0, os.SEEK_END)
+            pickle.dump(self.head, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.head = []
+
+    def __len__(self):
+        return self.n
+
+    def __bool__(self):
+        return self.n > 0
+
+    def __iter__(self):
+        if self.file is not None:
+            import pickle
+
+            self.file.flush()
+            self.file.seek(0)
+            end = self.file.seek(0, os.SEEK_END)
+            pos = 0
+            while pos < end:
+                self.file.seek(pos)
+                block = pickle.load(self.file)
+                pos = self.file.tell()
+                yield from block
+        yield from list(self.head)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return list(self)[i]
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        return next(itertools.islice(iter(self), i, None))
+
+    def __eq__(self, other):
+        try:
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        except TypeError:
+            return NotImplemented
+
+    def __repr__(self):
+        return f"RejectSpool({self.n} rejects)"
+
+
 class StreamPlan:
     """What the summary and the report need of a plan, without holding the rows."""
 
     def __init__(self, file, fmt, crs_in, encoding, mapping_):
         self.file, self.fmt, self.crs_in, self.encoding, self.mapping = file, fmt, crs_in, encoding, mapping_
         self.records_in = 0
-        self.rejects, self.findings, self.notes, self.target_layers = [], [], [], []
+        self.findings, self.notes, self.target_layers = [], [], []
+        self.rejects = RejectSpool()
         self.counts = {"insert": 0, "update": 0, "unchanged": 0, "merged": 0}
         self.by_layer = {POINT: 0, SEGMENT: 0}
         self.reject_layers = set()
@@ -1116,8 +1181,8 @@ class _Writer:
         if plan.rejects:
             con.executemany(f"INSERT INTO {batchmod.REJECT} (batch_id, record_no, target_layer, field, value, "
                             "reason_code, reason_zh, reason_en, raw) VALUES (?,?,?,?,?,?,?,?,?)",
-                            [(meta["batch_id"], r["record_no"], r["target_layer"], r["field"], r["value"],
-                              r["reason_code"], r["reason_zh"], r["reason_en"], r["raw"]) for r in plan.rejects])
+                            ((meta["batch_id"], r["record_no"], r["target_layer"], r["field"], r["value"],
+                              r["reason_code"], r["reason_zh"], r["reason_en"], r["raw"]) for r in plan.rejects))
         for t in (batchmod.BATCH, batchmod.REJECT):
             con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (self.now, t))
 

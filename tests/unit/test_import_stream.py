@@ -302,3 +302,15 @@ def test_straight_blobs_are_the_shapely_blobs():
                              shapely.linestrings(np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], 1)))):
         assert straight.blobs(4547).to_pylist() == streammod._blobs(geoms, 4547)
         assert np.array_equal(straight.bounds(), shapely.bounds(geoms))
+
+
+def test_reject_spool_spills_and_reads_back_in_order():
+    spool = streammod.RejectSpool(keep=3)
+    items = [{"record_no": i, "raw": "x" * i} for i in range(11)]
+    for r in items:
+        spool.append(r)
+    assert spool.file is not None and len(spool.head) == 11 % 3      # 3 blocks spilled, 2 kept
+    assert len(spool) == 11 and bool(spool) and not streammod.RejectSpool()
+    assert list(spool) == items and list(spool) == items             # iterable again
+    assert spool == items and spool[4] == items[4] and spool[-1] == items[-1] and spool[2:5] == items[2:5]
+    assert spool != items[:-1]
