@@ -152,8 +152,12 @@ class Loader:
         order = np.argsort(ids, kind="stable")
         self._insert("rowid", ("rowid", "nodeno"), ids[order], owner[order].astype(np.int64))
 
-    def _insert(self, shadow, cols, a, b):
+    def _insert(self, shadow, cols, a, b, step=65536):
         table = f"{self.name}_{shadow}"
+        if len(a) > step:            # in pieces: the bulk writer's buffers stay one piece big
+            for i in range(0, len(a), step):
+                self._insert(shadow, cols, a[i:i + step], b[i:i + step], step)
+            return
         if self.bulk is not None and self.bulk.insert(table, list(cols), [a, b]):
             return
         self.con.executemany(f'INSERT INTO "{table}" ({cols[0]}, {cols[1]}) VALUES (?, ?)',

@@ -768,25 +768,38 @@ class _Codes:
 
 
 class _KeySet:
-    """A growing set of int64 keys as a few sorted runs (merged when they pile up): no union1d of
-    the whole set on every chunk."""
+    """A growing set of int64 keys, optionally each with an int64 value, as a few sorted runs
+    (merged when they pile up): no re-sort of the whole set on every chunk. Keys are added once."""
 
-    def __init__(self):
-        self.runs = []
+    def __init__(self, with_values=False):
+        self.runs = []            # (sorted keys, their values or None)
+        self.with_values = with_values
+
+    def get(self, keys):
+        """(found mask, values: -1 where not found)."""
+        found = np.zeros(len(keys), bool)
+        vals = np.full(len(keys), -1, np.int64)
+        for r, v in self.runs:
+            pos = np.minimum(np.searchsorted(r, keys), len(r) - 1)
+            hit = r[pos] == keys
+            found |= hit
+            if v is not None:
+                vals[hit] = v[pos[hit]]
+        return found, vals
 
     def has(self, keys):
-        out = np.zeros(len(keys), bool)
-        for r in self.runs:
-            pos = np.minimum(np.searchsorted(r, keys), len(r) - 1)
-            out |= r[pos] == keys
-        return out
+        return self.get(keys)[0]
 
-    def add(self, keys):
-        if len(keys):
-            self.runs.append(np.unique(keys))
-            while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
-                b, a = self.runs.pop(), self.runs.pop()
-                self.runs.append(np.union1d(a, b))
+    def add(self, keys, values=None):
+        if not len(keys):
+            return
+        k, first = np.unique(keys, return_index=True)
+        self.runs.append((k, np.asarray(values, np.int64)[first] if self.with_values else None))
+        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
+            (kb, vb), (ka, va) = self.runs.pop(), self.runs.pop()
+            kk = np.concatenate([ka, kb])
+            o = np.argsort(kk, kind="stable")
+            self.runs.append((kk[o], np.concatenate([va, vb])[o] if self.with_values else None))
 
 
 _HKEYS = ("rp-point-index-1", "rp-point-index-2")
@@ -1472,8 +1485,7 @@ def import_shp(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
     now = batchmod.now_iso()
     w = _Writer(con, srs, fieldnames, defaults, meta["batch_id"], now)
     total = max(int(info["features"]), 1)
-    seen_k = np.empty(0, np.int64)     # uid keys (utility prefix, sha1 digits) of the accepted lines
-    seen_r = np.empty(0, np.int64)     # their record numbers
+    seen = _KeySet(with_values=True)   # uid keys (utility prefix, sha1 digits) of the accepted lines -> record no
     prefixes = {}
     try:
         con.execute("BEGIN IMMEDIATE")
@@ -1534,14 +1546,12 @@ def import_shp(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
                 _, firsts = np.unique(keys, return_index=True)
                 fresh = np.zeros(len(acc), bool)
                 fresh[firsts] = True
-                pos = np.searchsorted(seen_k, keys)
-                old = (pos < len(seen_k)) & (seen_k[np.minimum(pos, len(seen_k) - 1)] == keys) \
-                    if len(seen_k) else np.zeros(len(acc), bool)
+                old, old_rec = seen.get(keys)
                 fresh &= ~old
                 first_rec = {}
                 for j in np.flatnonzero(~fresh):
                     if old[j]:
-                        rec0 = int(seen_r[pos[j]])
+                        rec0 = int(old_rec[j])
                     else:
                         rec0 = first_rec.get(keys[j])
                         if rec0 is None:
@@ -1549,9 +1559,7 @@ def import_shp(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
                             first_rec[keys[j]] = rec0
                     probs[acc[j]] = [Problem("duplicate_uid", "uid", uids[j], rec0)]
                     ok[acc[j]] = False
-                o = np.argsort(np.r_[seen_k, keys[fresh]], kind="stable")
-                seen_r = np.r_[seen_r, nos[acc[fresh]]][o]
-                seen_k = np.r_[seen_k, keys[fresh]][o]
+                seen.add(keys[fresh], nos[acc[fresh]])
                 uid_v = np.empty(n, dtype=object)
                 uid_v[acc] = uids
                 vals["uid"] = (uid_v, np.zeros(n, bool))

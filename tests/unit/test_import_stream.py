@@ -314,3 +314,23 @@ def test_reject_spool_spills_and_reads_back_in_order():
     assert list(spool) == items and list(spool) == items             # iterable again
     assert spool == items and spool[4] == items[4] and spool[-1] == items[-1] and spool[2:5] == items[2:5]
     assert spool != items[:-1]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.integers(-50, 50), max_size=20), max_size=12))
+def test_keyset_answers_as_a_dict(batches):
+    """_KeySet (sorted runs, merged as they pile up) against a plain dict: found keys and values."""
+    import numpy as np
+
+    ks, oracle, rec = streammod._KeySet(with_values=True), {}, 0
+    for b in batches:
+        keys = np.array(b, np.int64)
+        found, vals = ks.get(keys)
+        assert found.tolist() == [k in oracle for k in b]
+        assert vals.tolist() == [oracle.get(k, -1) for k in b]
+        fresh = [k for k in dict.fromkeys(b) if k not in oracle]
+        recs = list(range(rec, rec + len(fresh)))
+        rec += len(fresh)
+        ks.add(np.array(fresh, np.int64), np.array(recs, np.int64))
+        oracle.update(zip(fresh, recs))
+    assert len(ks.runs) <= max(1, int(np.log2(max(1, len(oracle)))) + 2)
