@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 import threading
 
 import numpy as np
+
+from .. import numba_env
 
 _DONE, _OK = 101, 0
 _lock = threading.Lock()
@@ -33,8 +36,8 @@ _NULL, _F64, _I64, _TEXT, _BLOB = 0, 1, 2, 3, 4
 
 def _capi():
     """ctypes functions of the SQLite library behind Python's sqlite3 module, and the jitted loop."""
-    if os.environ.get("RENEWAL_PLANNER_NUMBA", "1").strip().lower() in ("0", "no", "false", "off"):
-        return None
+    if not numba_env.enabled() or sys.implementation.name != "cpython" or sys.version_info >= (3, 15):
+        return None       # the connection handle is read from CPython's object layout (3.8 .. 3.14 alike)
     if "api" in _state:
         return _state["api"]
     with _lock:
@@ -49,13 +52,7 @@ def _capi():
 def _build():
     import _sqlite3
 
-    here = os.path.dirname(os.path.abspath(__file__))
-    if not os.environ.get("NUMBA_CACHE_DIR"):
-        cache = os.path.join(here, "__pycache__")
-        if not (os.access(cache, os.W_OK) or (not os.path.exists(cache) and os.access(here, os.W_OK))):
-            os.environ["NUMBA_CACHE_DIR"] = os.path.join(os.path.expanduser("~"), ".cache",
-                                                         "renewal_planner", "numba")
-    import numba
+    numba = numba_env.import_numba(os.path.dirname(os.path.abspath(__file__)))
 
     lib = ctypes.CDLL(_sqlite3.__file__)      # dlsym also searches the module's libsqlite3
     i64, cint = ctypes.c_int64, ctypes.c_int

@@ -16,6 +16,8 @@ import threading
 
 import numpy as np
 
+from ...layers import numba_env
+
 _lock = threading.Lock()
 _state = {}
 
@@ -26,7 +28,7 @@ def enabled() -> bool:
 
 
 def _compiled():
-    if os.environ.get("RENEWAL_PLANNER_NUMBA", "1").strip().lower() in ("0", "no", "false", "off"):
+    if not numba_env.enabled():
         return None
     if "mod" in _state:
         return _state["mod"]
@@ -37,14 +39,8 @@ def _compiled():
 
 
 def _build():
-    here = os.path.dirname(os.path.abspath(__file__))
-    if not os.environ.get("NUMBA_CACHE_DIR"):
-        cache = os.path.join(here, "__pycache__")
-        if not (os.access(cache, os.W_OK) or (not os.path.exists(cache) and os.access(here, os.W_OK))):
-            os.environ["NUMBA_CACHE_DIR"] = os.path.join(os.path.expanduser("~"), ".cache",
-                                                         "renewal_planner", "numba")
     try:
-        import numba
+        numba = numba_env.import_numba(os.path.dirname(os.path.abspath(__file__)))
     except Exception:  # noqa: BLE001 - not installed or broken: the numpy path
         return None
     try:
