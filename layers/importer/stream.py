@@ -10,24 +10,28 @@ same (plain decimal numbers, plain ASCII text).
 CSV, three passes over the file, each in chunks (memory flat in the file size
 except the point index below):
   A. point numbers and coordinates -> the X/Y swap and zone-prefix decision
-     (coords.table_crs on all coordinates, as the per-record path);
+     (coords.TableCrs: table_crs's decision from per-chunk counts) and the point index;
   B. every record converted and checked; points written (accepted) or
      quarantined as they go;
   C. the connections (连接方向): one segment record per connected point,
      resolved against the point index; written / quarantined as they go.
 Shapefile of lines (import_shp): one pass, pyogrio arrow batches, geometry
-checks vectorised with shapely, uids from the geometry, duplicates by a numpy key.
+checks vectorised with shapely, uids from the geometry, duplicates by sorted key runs.
 All writes happen inside ONE sqlite transaction on the project: the import
-finishes or changes nothing. The R-trees of the (empty) layers are packed
-directly at the end (rtree_bulk.py), their entries waiting in a temp table.
+finishes or changes nothing. Rows go in through sqlite_bulk (bound from Arrow
+buffers in compiled code, in a background thread while the next chunk is parsed;
+executemany where numba is missing). Point and two-point line blobs are built in
+numpy (_Straight). The R-trees of the (empty) layers are packed directly at the
+end (rtree_bulk.py), their entries waiting in temporary files.
 
-Memory (per row / point, besides one chunk): pass A keeps an 8-byte hash and the coordinates of
-each row only until the X/Y decision, then a 4-byte point id a row (+1 byte ok); the point index
-(_PointIndex) is the sorted distinct 64-bit hashes of the point numbers plus a second hash against
-collisions (no dict of strings); per point 8 (accepted record) + 3x8 (x, y, depth) + 2x8 (utility,
-subclass references) + 8 (pipe ends); 8 bytes a segment for the merged-duplicate keys. R-tree
-entries wait in temporary files (tempfile), sorted by numpy at the end. The arrow CSV reader reads
-up to 32 blocks ahead: blocks of 1 MB (BLOCK).
+Memory (per row / point, besides one chunk and one chunk being written): the point index
+(_PointIndex) is the sorted distinct 64-bit hashes of the point numbers plus a second hash
+against collisions (16 bytes a point, no dict of strings) and a 4-byte point id a row (+1 byte
+ok); per point 4 (accepted record) + 3x8 (x, y, depth) + 2x2 (utility, subclass codes) + 4
+(pipe ends) + 1; 8 bytes a segment for the merged-duplicate keys (sorted runs). Rejects beyond
+5,000 wait in a temporary file (RejectSpool). R-tree entries wait in temporary files, sorted by
+numpy at the end (16 bytes a feature while sorting). The arrow CSV reader reads up to 32 blocks
+ahead: blocks of 1 MB (BLOCK).
 
 Not streamed (falls back to the per-record path, ``Fallback``): other formats,
 line tables (起点/终点 columns), files whose CSV framing needs the Python csv
