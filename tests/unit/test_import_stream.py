@@ -334,3 +334,64 @@ def test_keyset_answers_as_a_dict(batches):
         ks.add(np.array(fresh, np.int64), np.array(recs, np.int64))
         oracle.update(zip(fresh, recs))
     assert len(ks.runs) <= max(1, int(np.log2(max(1, len(oracle)))) + 2)
+
+
+def _snapshot(project):
+    return {t: rows(project, f"SELECT * FROM {t}") for t in
+            ("pipe_point", "pipe_segment", "import_batch", "import_reject", "rtree_pipe_point_geom_rowid",
+             "rtree_pipe_segment_geom_node", "gpkg_ogr_contents")}
+
+
+@pytest.mark.parametrize("stop_at", ["points", "connections"])
+def test_cancel_while_chunks_are_being_written_changes_nothing(tmp_path, monkeypatch, stop_at):
+    """Cancel in the middle of pass B or C, with chunks already handed to the background bulk
+    writer: the import waits for it, rolls back, and the project is as it was."""
+    from renewal_planner.bench import import_bench
+    from renewal_planner.layers.errors import InputError
+
+    monkeypatch.setattr(streammod, "CHUNK", 300)
+    monkeypatch.setattr(streammod, "BLOCK", 8192)
+    f = import_bench.make_csv(str(tmp_path / "bench.csv"), 3000)
+    p = make_project(tmp_path)
+    before = _snapshot(p)
+    seen = []
+
+    def cancelled():
+        return seen.count(stop_at) >= 3
+
+    with pytest.raises(InputError, match="cancelled"):
+        import_files(p, [f], stream=True, progress=lambda fr, m: seen.append(m), is_cancelled=cancelled)
+    assert seen.count(stop_at) >= 3            # it really stopped half-way, after writing chunks
+    assert _snapshot(p) == before
+    (s,) = import_files(p, [f], stream=True)   # and the project takes the file afterwards
+    assert s["accepted"] == rows(p, "SELECT (SELECT count(*) FROM pipe_point) + (SELECT count(*) FROM pipe_segment)")[0][0]
+
+
+def test_a_failing_write_rolls_everything_back(tmp_path, monkeypatch):
+    """An error inside the background writer (here: a UNIQUE violation planted in the second
+    chunk of points) reaches the import, which rolls back: nothing of the file stays."""
+    from renewal_planner.bench import import_bench
+    from renewal_planner.layers.importer import sqlite_bulk
+
+    monkeypatch.setattr(streammod, "CHUNK", 300)
+    monkeypatch.setattr(streammod, "BLOCK", 8192)
+    f = import_bench.make_csv(str(tmp_path / "bench.csv"), 2000)
+    p = make_project(tmp_path)
+    before = _snapshot(p)
+    real = sqlite_bulk.Bulk.insert
+    calls = []
+
+    def spoiled(self, table, cols, data):
+        calls.append(table)
+        if table == "pipe_point" and calls.count("pipe_point") == 2:
+            data = list(data)
+            u = data[cols.index("uid")].copy()
+            u[-1] = u[0]                           # the same point number twice in one chunk
+            data[cols.index("uid")] = u
+        return real(self, table, cols, data)
+
+    monkeypatch.setattr(sqlite_bulk.Bulk, "insert", spoiled)
+    with pytest.raises(Exception, match="UNIQUE"):
+        import_files(p, [f], stream=True)
+    assert calls.count("pipe_point") >= 2
+    assert _snapshot(p) == before
