@@ -28,8 +28,8 @@ Memory (per row / point, besides one chunk and one chunk being written): the poi
 (_PointIndex) is the sorted distinct 64-bit hashes of the point numbers plus a second hash
 against collisions (16 bytes a point, no dict of strings) and a 4-byte point id a row (+1 byte
 ok); per point 4 (accepted record) + 3x8 (x, y, depth) + 2x2 (utility, subclass codes) + 4
-(pipe ends) + 1; 8 bytes a segment for the merged-duplicate keys (sorted runs). Rejects beyond
-5,000 wait in a temporary file (RejectSpool). R-tree entries wait in temporary files, sorted by
+(pipe ends) + 1; 8 bytes a segment for the merged-duplicate keys (sorted runs). Rejects are pickled into one
+buffer, spilled to a temporary file beyond 1 MB (RejectSpool). R-tree entries wait in temporary files, sorted by
 numpy at the end (16 bytes a feature while sorting). The arrow CSV reader reads up to 32 blocks
 ahead: blocks of 1 MB (BLOCK).
 
@@ -57,7 +57,7 @@ from ..errors import InputError
 from . import coords, mapping, readers, validate
 from .validate import POINT, SEGMENT, Problem
 
-CHUNK = 50_000
+CHUNK = 10_000        # rows a chunk: 10k keeps the floor ~200 MB lower than 50k at the same speed
 BLOCK = 1 << 20       # arrow CSV block: the reader reads up to 32 blocks ahead
 _MISSING = object()
 _PLAIN_NUM = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -970,28 +970,35 @@ def _derive_depth(vals, extra, n):
 
 
 class RejectSpool:
-    """The rejects of a streamed import, list-like (len, iteration, ==), kept in memory up to
-    ``keep`` and spilled to a temporary file (pickled blocks) beyond: a delivery with hundreds of
-    thousands of bad records does not hold them all in memory. Order is kept."""
+    """The rejects of a streamed import, list-like (len, iteration, ==, indexing), each pickled
+    into one growing buffer as it comes and the buffer spilled to a temporary file beyond
+    ``keep`` bytes. No reject stays behind as Python objects: thousands of small dicts and
+    strings alive across the chunks would pin the allocator's arenas (memory then grows with the
+    file) and a badly broken delivery would hold every rejected record. Order is kept."""
 
-    def __init__(self, keep=5000):
+    _LEN = np.dtype("<u4")
+
+    def __init__(self, keep=1 << 20):
         self.keep = keep
-        self.head = []          # spilled blocks are in self.file; self.head are the newest
+        self.buf = bytearray()
         self.file = None
         self.n = 0
 
     def append(self, r):
-        self.head.append(r)
-        self.n += 1
-        if len(self.head) >= self.keep:
-            import pickle
-            import tempfile
+        import pickle
 
+        b = pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)
+        self.buf += len(b).to_bytes(4, "little")
+        self.buf += b
+        self.n += 1
+        if len(self.buf) >= self.keep:
             if self.file is None:
+                import tempfile
+
                 self.file = tempfile.TemporaryFile(prefix="rp-rejects-")
             self.file.seek(0, os.SEEK_END)
-            pickle.dump(self.head, self.file, protocol=pickle.HIGHEST_PROTOCOL)
-            self.head = []
+            self.file.write(self.buf)
+            self.buf = bytearray()
 
     def __len__(self):
         return self.n
@@ -999,20 +1006,37 @@ class RejectSpool:
     def __bool__(self):
         return self.n > 0
 
+    @staticmethod
+    def _frames(data):
+        import pickle
+
+        pos, end = 0, len(data)
+        while pos < end:
+            k = int.from_bytes(data[pos:pos + 4], "little")
+            yield pickle.loads(data[pos + 4:pos + 4 + k])
+            pos += 4 + k
+
     def __iter__(self):
         if self.file is not None:
-            import pickle
-
             self.file.flush()
-            self.file.seek(0)
             end = self.file.seek(0, os.SEEK_END)
-            pos = 0
-            while pos < end:
-                self.file.seek(pos)
-                block = pickle.load(self.file)
-                pos = self.file.tell()
-                yield from block
-        yield from list(self.head)
+            self.file.seek(0)
+            left = b""
+            done = 0
+            while done < end:
+                block = self.file.read(min(1 << 20, end - done))
+                done += len(block)
+                data = left + block
+                # whole frames of this block; the rest waits for the next one
+                pos = 0
+                while pos + 4 <= len(data):
+                    k = int.from_bytes(data[pos:pos + 4], "little")
+                    if pos + 4 + k > len(data):
+                        break
+                    pos += 4 + k
+                yield from self._frames(data[:pos])
+                left = data[pos:]
+        yield from self._frames(bytes(self.buf))
 
     def __getitem__(self, i):
         if isinstance(i, slice):
@@ -1197,6 +1221,7 @@ class _Writer:
 
         con = self.con
         self.bulk.wait()
+        _trim_heap()        # the caller has just let go of its per-point arrays
         for layer in (POINT, SEGMENT):
             seq = con.execute("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name=?), 0)",
                               (layer,)).fetchone()[0]

@@ -305,15 +305,20 @@ def test_straight_blobs_are_the_shapely_blobs():
 
 
 def test_reject_spool_spills_and_reads_back_in_order():
-    spool = streammod.RejectSpool(keep=3)
-    items = [{"record_no": i, "raw": "x" * i} for i in range(11)]
+    spool = streammod.RejectSpool(keep=300)
+    items = [{"record_no": i, "raw": "x" * (i * 97 % 400), "zh": "拒收"} for i in range(40)]
     for r in items:
         spool.append(r)
-    assert spool.file is not None and len(spool.head) == 11 % 3      # 3 blocks spilled, 2 kept
-    assert len(spool) == 11 and bool(spool) and not streammod.RejectSpool()
+    assert spool.file is not None and len(spool.buf) < 300 + 500     # spilled; at most one block in memory
+    assert len(spool) == 40 and bool(spool) and not streammod.RejectSpool()
     assert list(spool) == items and list(spool) == items             # iterable again
     assert spool == items and spool[4] == items[4] and spool[-1] == items[-1] and spool[2:5] == items[2:5]
     assert spool != items[:-1]
+    big = streammod.RejectSpool(keep=1 << 20)          # frames across the 1 MB read blocks of __iter__
+    many = [{"record_no": i, "raw": "y" * (i % 5000)} for i in range(2000)]
+    for r in many:
+        big.append(r)
+    assert big.file is not None and list(big) == many
 
 
 @settings(max_examples=80, deadline=None)
