@@ -117,11 +117,7 @@ class Loader:
                     and ids.max() - self.lo < len(self.dense) and nos.max() < 2**31:
                 self.dense[ids - self.lo] = owner
             else:
-                if self.dense is not None:        # not the promised range after all: back to sorting
-                    have = np.flatnonzero(self.dense >= 0)
-                    self.rowids.append(have + self.lo)
-                    self.owners.append(self.dense[have].astype(np.int64))
-                    self.dense = None
+                self._undense()                   # not the promised range after all: back to sorting
                 self.rowids.append(ids)
                 self.owners.append(owner.astype(np.int32 if self.next_node < 2**31 else np.int64))
         else:
@@ -134,17 +130,21 @@ class Loader:
         self.level.append(boxes)
         self.total += len(cells)
 
-    def _rowid_table(self):
+    def _undense(self):
+        """Move the dense entries (if any) to the lists that are sorted at the end."""
         if self.dense is not None:
             have = np.flatnonzero(self.dense >= 0)
-            if len(have) == len(self.dense):
-                ids, owner = np.arange(self.lo, self.lo + len(have), dtype=np.int64), self.dense.astype(np.int64)
-                self.dense = None
-                self._insert("rowid", ("rowid", "nodeno"), ids, owner)
-                return
             self.rowids.append(have + self.lo)
             self.owners.append(self.dense[have].astype(np.int64))
             self.dense = None
+
+    def _rowid_table(self):
+        if self.dense is not None and (self.dense >= 0).all():
+            ids = np.arange(self.lo, self.lo + len(self.dense), dtype=np.int64)
+            owner, self.dense = self.dense.astype(np.int64), None
+            self._insert("rowid", ("rowid", "nodeno"), ids, owner)
+            return
+        self._undense()
         if not self.rowids:
             return
         ids, owner = np.concatenate(self.rowids), np.concatenate(self.owners)

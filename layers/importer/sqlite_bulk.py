@@ -69,7 +69,6 @@ def _build():
         "finalize": fn("sqlite3_finalize", cint, ctypes.c_void_p),
         "errmsg": fn("sqlite3_errmsg", ctypes.c_char_p, ctypes.c_void_p),
         "clear": fn("sqlite3_clear_bindings", cint, ctypes.c_void_p),
-        "reset_py": fn("sqlite3_reset", cint, ctypes.c_void_p),
     }
     # pointers as 64-bit integers (same registers on every 64-bit ABI): numba passes int64 as is
     b_null = fn("sqlite3_bind_null", cint, i64, cint)
@@ -100,16 +99,16 @@ def _run_py(b_null, b_double, b_int, b_text, b_blob, step, reset, stmt, n, kind,
         for c in range(len(kind)):
             k = kind[c]
             s = slot[c]
-            if k == 0 or null[c, r]:
+            if k == _NULL or null[c, r]:
                 rc = b_null(stmt, c + 1)
-            elif k == 1:
+            elif k == _F64:
                 rc = b_double(stmt, c + 1, f64[s, r])
-            elif k == 2:
+            elif k == _I64:
                 rc = b_int(stmt, c + 1, i64v[s, r])
             else:
                 a = off[s, r]
                 ln = np.int32(off[s, r + 1] - a)
-                if k == 3:
+                if k == _TEXT:
                     rc = b_text(stmt, c + 1, base[s] + a, ln, 0)     # SQLITE_STATIC: buffers outlive the step
                 else:
                     rc = b_blob(stmt, c + 1, base[s] + a, ln, 0)
@@ -157,7 +156,6 @@ class Bulk:
         import sqlite3
 
         self.threaded = threaded and sqlite3.threadsafety == 3
-        self.fast_rows = self.slow_rows = 0
 
     @property
     def compiled(self) -> bool:
@@ -173,7 +171,6 @@ class Bulk:
         packed = self._pack(table, cols, data) if self.db is not None else None
         if packed is None:
             self.wait()
-            self.slow_rows += n
             return False
         sql, args = packed
         stmt = self._stmt(sql)
@@ -186,7 +183,6 @@ class Bulk:
             self.job = self.pool.submit(self._run, stmt, n, args)
         else:
             self._run(stmt, n, args)
-        self.fast_rows += n
         return True
 
     def wait(self):

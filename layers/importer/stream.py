@@ -43,12 +43,10 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import itertools
 import operator
 import os
 import re
-import sqlite3
 
 import numpy as np
 
@@ -386,8 +384,6 @@ def _commit_batch(con, w, plan, meta, earlier):
 def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, earlier, progress=None,
                is_cancelled=None, default_name=None):
     """Plan and write one CSV point table in one transaction. Returns (plan-like, written)."""
-    import shapely
-
     from . import batch as batchmod
 
     enc = encoding or detect_encoding_stream(path)
