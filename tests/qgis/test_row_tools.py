@@ -58,7 +58,8 @@ def canvas(qtbot, project):
     c.resize(600, 400)
     c.show()
     c.setExtent(QgsRectangle(-6, -22, 54, 18))
-    c.refresh()
+    with qtbot.waitSignal(c.mapCanvasRefreshed, timeout=10000):
+        c.refresh()   # the tools read the layers while no render job is still reading them
     yield c
     if c.mapTool() is not None:
         c.unsetMapTool(c.mapTool())
@@ -204,8 +205,11 @@ def test_ctrl_click_follows_the_kerb_edge(canvas, project, qgis_iface):
     tool = StallRowTool(canvas, qgis_iface, lambda: project)
     canvas.setMapTool(tool)
     tool.panel.accessible_spin.setValue(0.0)   # the preset 0.5 % would make the first stall accessible
+    qgis_iface.messageBar().clear_messages()
     click(tool, canvas, 30, -11.8, modifiers=Qt.ControlModifier)
-    assert tool.result is not None and len(tool.result) == 20   # the 48 m edge
+    why = (qgis_iface.messageBar().get_messages(Qgis.Warning), tool.last_error, canvas.mapUnitsPerPixel(),
+           canvas.extent().toString(), canvas.size(), [lyr.name() for lyr in canvas.layers()])
+    assert tool.result is not None and len(tool.result) == 20, why   # the 48 m edge
     # the hydrant at (40.1, -3) is 3.7 m above the stalls' back: 4 stalls within 5 m of it
     assert tool.result["reason"].tolist().count("hydrant") == 4
     click(tool, canvas, 30, -11.8)
