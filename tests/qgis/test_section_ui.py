@@ -61,7 +61,8 @@ def canvas(qtbot, project):
     c.resize(600, 400)
     c.show()
     c.setExtent(QgsRectangle(-5, -20, 95, 20))
-    c.refresh()
+    with qtbot.waitSignal(c.mapCanvasRefreshed, timeout=10000):
+        c.refresh()   # the tools read the layer while no render job is still reading it
     yield c
     if c.mapTool() is not None:
         c.unsetMapTool(c.mapTool())
