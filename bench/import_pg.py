@@ -10,6 +10,13 @@ process's own (VmHWM, bench/worker.py): the server's memory is not in it.
 
     python -m renewal_planner.bench.import_pg [--rows N]     (import_bench with --pg, 100,000 rows by default;
     writes build/bench/import-pg-results-<N>.md)
+    python -m renewal_planner.bench.import_pg --pg-only --rows N [--per-record]
+        (only the PostGIS part, at N rows, any size: our streamed import, or the per-record
+        path with --per-record, beside ogr2ogr -f PostgreSQL; prints a markdown table)
+
+A fresh project holding no pipes takes the streamed import (stream.py + importer/pg_stream.py:
+chunks COPYed as they are validated, one transaction); ``--per-record`` forces the older
+per-record path (whole plan in memory, COPY into a temporary table, INSERT ... SELECT).
 
 From import_bench.run(pg=...): ``server_missing()``, ``cluster()``,
 ``timed_import(conninfo, path, tag)``, ``timed_ogr2ogr(conninfo, path, tag)``.
@@ -84,13 +91,14 @@ def _run_job(args, timeout=TIMEOUT) -> dict:
     return res
 
 
-def timed_import(conninfo: str, path: str, tag: str, timeout=TIMEOUT) -> dict:
+def timed_import(conninfo: str, path: str, tag: str, timeout=TIMEOUT, per_record=False) -> dict:
     """``import_files`` of ``path`` into a fresh project, in a fresh process:
-    {wall_s, peak_rss_mb, records_in, accepted, rejected, by_layer, process_s}."""
+    {wall_s, peak_rss_mb, records_in, accepted, rejected, by_layer, process_s}.
+    ``per_record``: the per-record path (``stream=False``), else the default (streamed)."""
     schema_name = f"imp_{tag}"
     project = new_project(conninfo, schema_name)
     try:
-        return _run_job(["import", project, path], timeout)
+        return _run_job(["import-per-record" if per_record else "import", project, path], timeout)
     finally:
         _drop_schema(conninfo, schema_name)
 
@@ -142,7 +150,8 @@ def _job(kind, *args):
                 marks["plan_s"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        (s,) = import_files(project, [path], progress=progress)
+        (s,) = import_files(project, [path], progress=progress,
+                            stream=False if kind == "import-per-record" else None)
         res["wall_s"] = time.perf_counter() - t0
         res["plan_s"] = marks.get("plan_s")
         res["write_s"] = res["wall_s"] - marks["plan_s"] if "plan_s" in marks else None
@@ -151,14 +160,44 @@ def _job(kind, *args):
     print(json.dumps(res, ensure_ascii=False))
 
 
+def pg_only(rows: int, per_record=False, log=None) -> str:
+    """Our import (streamed, or ``per_record``) and ``ogr2ogr -f PostgreSQL`` of the
+    bench's files at ``rows``: a markdown table (wall s, ratio, peak RSS MB)."""
+    from . import import_bench
+
+    log = log or import_bench._log
+    why = server_missing()
+    if why:
+        return f"PostGIS imports not measured: {why}."
+    how = "per record" if per_record else "streamed"
+    lines = [f"| file | rows | ogr2ogr -f PostgreSQL s | ours ({how}) s | ratio | ours peak MB | "
+             "accepted | rejected |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    files = import_bench.data_files(rows)
+    with cluster() as ci:
+        for label, path in zip(("points CSV -> PostGIS", "lines shapefile -> PostGIS"), files):
+            log(f"import_pg: {label} {rows} rows: ogr2ogr -f PostgreSQL")
+            og = timed_ogr2ogr(ci, path, f"{rows}")
+            log(f"import_pg: {label} {rows} rows: ours ({how})")
+            ours = timed_import(ci, path, f"{rows}", per_record=per_record)
+            lines.append(f"| {label} | {rows:,} | {og['wall_s']:.1f} | {ours['wall_s']:.1f} | "
+                         f"{ours['wall_s'] / og['wall_s']:.2f} | {ours['peak_rss_mb']:.0f} | "
+                         f"{ours['accepted']:,} | {ours['rejected']:,} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m renewal_planner.bench.import_pg", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--pg-only", action="store_true", help="only the PostGIS imports, at --rows")
+    ap.add_argument("--per-record", action="store_true", help="with --pg-only: the per-record path")
     ap.add_argument("--job", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.job:
         _job(*a.job)
+        return 0
+    if a.pg_only:
+        print(pg_only(a.rows, per_record=a.per_record))
         return 0
     from . import import_bench
 

@@ -19,7 +19,8 @@ What ``init`` creates in the schema (data-model.md, issue 7):
   owner each utility role may write);
 * ``history``: one row per inserted, updated or deleted feature of a thematic
   layer, with the old and new rows as JSON, who (the database user) and when,
-  kept by a trigger; a second trigger keeps ``updated_at``;
+  kept by triggers (inserts: one statement-level trigger with a transition
+  table; updates and deletes: row by row); a second trigger keeps ``updated_at``;
 * row-level security on ``pipe_point`` / ``pipe_segment``: everyone reads, a
   utility role writes only rows whose ``owner`` is its own;
 * QGIS styles (Chinese default and English) in ``public.layer_styles``, so
@@ -352,6 +353,21 @@ def schema_statements(schema_name: str, srid: int, model: schema.Model = None, c
         "  END IF;\n"
         "  RETURN NULL;\n"
         "END $fn$").format(T("rp_history"), *[sql.Literal(HISTORY_TABLE)] * 3), None))
+    # Inserts: one statement-level trigger with a transition table (one INSERT ... SELECT a
+    # statement, in fid order: the rows a row-level trigger would write, at a fraction of its
+    # cost on a bulk import); updates and deletes stay row by row (old and new paired exactly).
+    out.append((sql.SQL(
+        "CREATE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+        "SET search_path = pg_catalog, pg_temp AS $fn$\n"
+        "DECLARE who text := CASE WHEN current_setting('role') <> 'none' "
+        "THEN current_setting('role') ELSE session_user::text END;\n"
+        "BEGIN\n"
+        "  EXECUTE format('INSERT INTO %I.%I (layer, op, uid, old_values, new_values, changed_by) "
+        "SELECT $1, ''INSERT'', n.uid, NULL, to_jsonb(n), $2 FROM rp_new_rows n ORDER BY n.{}', "
+        "TG_TABLE_SCHEMA, {})\n"
+        "    USING TG_TABLE_NAME, who;\n"
+        "  RETURN NULL;\n"
+        "END $fn$").format(T("rp_history_insert"), sql.SQL(FID), sql.Literal(HISTORY_TABLE)), None))
     out.append((sql.SQL(
         "CREATE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
         "BEGIN\n"
@@ -363,8 +379,11 @@ def schema_statements(schema_name: str, srid: int, model: schema.Model = None, c
     for lyr in model.thematic:
         out.append((sql.SQL("CREATE TRIGGER rp_touch BEFORE INSERT OR UPDATE ON {} "
                             "FOR EACH ROW EXECUTE FUNCTION {}()").format(T(lyr.name), T("rp_touch")), None))
-        out.append((sql.SQL("CREATE TRIGGER rp_history AFTER INSERT OR UPDATE OR DELETE ON {} "
+        out.append((sql.SQL("CREATE TRIGGER rp_history AFTER UPDATE OR DELETE ON {} "
                             "FOR EACH ROW EXECUTE FUNCTION {}()").format(T(lyr.name), T("rp_history")), None))
+        out.append((sql.SQL("CREATE TRIGGER rp_history_insert AFTER INSERT ON {} REFERENCING NEW TABLE AS "
+                            "rp_new_rows FOR EACH STATEMENT EXECUTE FUNCTION {}()").format(
+            T(lyr.name), T("rp_history_insert")), None))
 
     # Row-level security: everyone with SELECT reads every row; a utility role
     # writes only the rows of the owner rp_role gives it. The project's owner

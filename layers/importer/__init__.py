@@ -43,6 +43,7 @@ class ImportPlan:
 
 
 STREAM_MIN_BYTES = 20 << 20   # files from this size are streamed (stream=None)
+PG_STREAM_MIN_BYTES = 1 << 20  # the same for a PostGIS project (its per-record path is far slower)
 
 
 def import_files(project, files, layer="auto", mapping=None, crs=None, encoding=None, batch=None,
@@ -58,8 +59,9 @@ def import_files(project, files, layer="auto", mapping=None, crs=None, encoding=
 
     ``stream``: True streams a single CSV point table or shapefile of lines (chunked, vectorised,
     written as it goes inside one transaction; stream.py), None does so for
-    files of STREAM_MIN_BYTES and more, False never; files the streaming path
-    does not take are planned record by record.
+    files of STREAM_MIN_BYTES and more (PG_STREAM_MIN_BYTES into a PostGIS project: pg_stream.py),
+    False never; files the streaming path does not take (e.g. a project that holds pipes
+    already) are planned record by record.
 
     Same as ``commit_plan(plan_files(...))``.
     """
@@ -94,15 +96,16 @@ def _import_streamed(project, files, layer, mapping, crs, encoding, batch, repor
     from . import mapping as mappingmod
 
     files = [files] if isinstance(files, (str, os.PathLike)) else list(files)
-    if len(files) != 1 or layer not in (None, "auto") or _pg_store(project):  # PostGIS: per-record path
+    if len(files) != 1 or layer not in (None, "auto"):
         return None
+    store = _pg_store(project)     # PostGIS: pg_stream.py writes (a fresh project; else per-record)
     path = os.fspath(files[0])
     fmt = readers.FORMATS.get(os.path.splitext(path)[1].lower())
     if not os.path.isfile(path) or not stream.eligible(path, fmt):
         return None
-    if not force and os.path.getsize(path) < STREAM_MIN_BYTES:
+    if not force and os.path.getsize(path) < (PG_STREAM_MIN_BYTES if store else STREAM_MIN_BYTES):
         return None
-    project = os.path.abspath(project)
+    project = project if store else os.path.abspath(project)
     info = require_project(project)
     project_crs = info.get("crs") or "EPSG:4547"
     user_map = mappingmod.load_mapping(mapping)
@@ -117,7 +120,7 @@ def _import_streamed(project, files, layer, mapping, crs, encoding, batch, repor
         except LookupError:
             raise InputError(f"unknown encoding {enc!r} (--encoding); e.g. utf-8, GBK, GB18030", file=path) \
                 from None
-    earlier = batchmod.existing_batches(project)
+    earlier = (store or batchmod).existing_batches(project)
     sha = batchmod.file_sha256(path)
     meta = {"batch_id": _batch_id(batch, 0, 1, sha, set(earlier)), "file_name": os.path.basename(path),
             "sha256": sha, "uploaded_by": uploaded_by or _user(), "started_at": _now()}

@@ -381,11 +381,33 @@ def _commit_batch(con, w, plan, meta, earlier):
     return plan
 
 
+def _open_writer(project, model, meta):
+    """(connection, writer) of the project, before its transaction: sqlite3 and ``_Writer`` for a
+    GeoPackage, pg_stream's adapter and writer (transaction open, import lock held) for PostGIS.
+    Fallback when the project holds pipes already."""
+    from ..project import is_pg
+    from . import batch as batchmod
+
+    if is_pg(project):
+        from . import pg_stream
+
+        return pg_stream.open_writer(project, model, meta)
+    con = batchmod._connect(project)
+    for layer in (POINT, SEGMENT):
+        if con.execute(f"SELECT EXISTS (SELECT 1 FROM {layer})").fetchone()[0]:
+            con.close()
+            raise Fallback("the project holds pipes: per-record path (updates by uid)")
+    srs = {POINT: batchmod._srs(con, POINT), SEGMENT: batchmod._srs(con, SEGMENT)}
+    defaults = {lyr: {f.name: f.default for f in model.layer(lyr).fields} for lyr in (POINT, SEGMENT)}
+    fieldnames = {lyr: [f.name for f in model.layer(lyr).fields if f.name not in ("source", "updated_at")]
+                  for lyr in (POINT, SEGMENT)}
+    now = batchmod.now_iso()
+    return con, _Writer(con, srs, fieldnames, defaults, meta["batch_id"], now)
+
+
 def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, earlier, progress=None,
                is_cancelled=None, default_name=None):
     """Plan and write one CSV point table in one transaction. Returns (plan-like, written)."""
-    from . import batch as batchmod
-
     enc = encoding or detect_encoding_stream(path)
     if enc.lower() in ("utf-8-sig", "utf-16", "latin-1"):
         raise Fallback(enc)
@@ -457,18 +479,8 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
     rejected_u = np.zeros(npts, bool)
     row_ok = np.zeros(len(row_uid), bool)
 
-    con = batchmod._connect(project)
-    for layer in (POINT, SEGMENT):
-        if con.execute(f"SELECT EXISTS (SELECT 1 FROM {layer})").fetchone()[0]:
-            con.close()
-            raise Fallback("the project holds pipes: per-record path (updates by uid)")
-    srs = {POINT: batchmod._srs(con, POINT), SEGMENT: batchmod._srs(con, SEGMENT)}
     model = schema.model()
-    defaults = {lyr: {f.name: f.default for f in model.layer(lyr).fields} for lyr in (POINT, SEGMENT)}
-    fieldnames = {lyr: [f.name for f in model.layer(lyr).fields if f.name not in ("source", "updated_at")]
-                  for lyr in (POINT, SEGMENT)}
-    now = batchmod.now_iso()
-    w = _Writer(con, srs, fieldnames, defaults, meta["batch_id"], now)
+    con, w = _open_writer(project, model, meta)
     name_u = mapping.utility_from_name(default_name)
     forced_u = mapping.utility_of(user_map.get("utility"), vmap) if user_map and user_map.get("utility") else None
     user_sub = mapping.code_of("subclass", user_map["subclass"], vmap.get("subclass")) \
@@ -579,7 +591,7 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
             for i in np.flatnonzero(~clean):
                 plan.reject(nos[i], POINT, probs[i], {h: cols[h][i] for h in header})
             pvals = {k2: v for k2, v in vals.items() if k2 in conv.pfields and k2 not in validate._SEGMENT_ONLY}
-            w.rows(POINT, pvals, acc, _Straight(pxs[acc], pys[acc]), plan)
+            w.rows(POINT, pvals, acc, _Straight(pxs[acc], pys[acc]), plan, nos=nos[acc])
             step(0.1 + 0.45 * off / len(row_uid), "points")
         # ---- pass C: connections
         seen = _KeySet()               # merged-duplicate keys of the segments so far
@@ -717,7 +729,7 @@ def import_csv(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
                 svals["depth_ref"] = (dr_v, dr_p)
                 svals["uid"] = (s_uids + "-" + e_uids, np.ones(m, bool))
                 geoms = _Straight(px_u[ks], py_u[ks], px_u[ke], py_u[ke])
-                w.rows(SEGMENT, svals, np.arange(m), geoms, plan)
+                w.rows(SEGMENT, svals, np.arange(m), geoms, plan, nos=nos[ri])
                 step(0.55 + 0.4 * off / len(row_uid), "connections")
         # ---- findings: tees with the wrong number of pipes
         dom = model.domain("point_feature")
@@ -1154,8 +1166,9 @@ class _Writer:
             return 0
         raise Fallback("project segments")
 
-    def rows(self, layer, vals, idx, geoms, plan):
-        """Insert / update / unchanged decisions and writes for rows ``idx`` of ``vals``."""
+    def rows(self, layer, vals, idx, geoms, plan, nos=None):
+        """Insert / update / unchanged decisions and writes for rows ``idx`` of ``vals``
+        (``nos``: their record numbers, for pg_stream's owner check; not needed here)."""
         if not len(idx):
             return
         names = self.fieldnames[layer]
@@ -1496,8 +1509,6 @@ def import_shp(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
     import pyogrio
     import shapely
 
-    from . import batch as batchmod
-
     enc, how = readers._shp_encoding(path, encoding)
     try:
         info = pyogrio.read_info(path, encoding=enc)
@@ -1544,17 +1555,7 @@ def import_shp(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
         if progress:
             progress(frac, msg)
 
-    con = batchmod._connect(project)
-    for layer in (POINT, SEGMENT):
-        if con.execute(f"SELECT EXISTS (SELECT 1 FROM {layer})").fetchone()[0]:
-            con.close()
-            raise Fallback("the project holds pipes: per-record path (updates by uid)")
-    srs = {POINT: batchmod._srs(con, POINT), SEGMENT: batchmod._srs(con, SEGMENT)}
-    defaults = {lyr: {f.name: f.default for f in model.layer(lyr).fields} for lyr in (POINT, SEGMENT)}
-    fieldnames = {lyr: [f.name for f in model.layer(lyr).fields if f.name not in ("source", "updated_at")]
-                  for lyr in (POINT, SEGMENT)}
-    now = batchmod.now_iso()
-    w = _Writer(con, srs, fieldnames, defaults, meta["batch_id"], now)
+    con, w = _open_writer(project, model, meta)
     total = max(int(info["features"]), 1)
     seen = _KeySet(with_values=True)   # uid keys (utility prefix, sha1 digits) of the accepted lines -> record no
     prefixes = {}
@@ -1641,7 +1642,7 @@ def import_shp(project, path, user_map, crs_opt, project_crs, encoding, meta, ea
                 raw.setdefault("_geometry", g0[i].wkt[:5000] if g0[i] is not None else None)
                 plan.reject(nos[i], SEGMENT, probs[i], raw)
             svals = {k: v for k, v in vals.items() if k in sfields and k not in validate._POINT_ONLY}
-            w.rows(SEGMENT, svals, acc, geoms[acc], plan)
+            w.rows(SEGMENT, svals, acc, geoms[acc], plan, nos=nos[acc])
             step(0.05 + 0.9 * int(nos[-1]) / total, "lines")
         plan.records_in = plan.accepted + plan.rejected
         if not plan.records_in:
