@@ -27,8 +27,23 @@ def project_parameter(name: str, description: str) -> QgsProcessingParameterFile
     """The PROJECT of a command on an existing project: a GeoPackage file, or a
     PostGIS project string (postgresql://user@host:port/db?schema=NAME; from
     QGIS, the dock's saved connection hands the credentials over)."""
-    return QgsProcessingParameterFile(name, description, fileFilter=QCoreApplication.translate(
-        "RenewalPlannerAlgorithm", "GeoPackage (*.gpkg);;PostGIS project string (*)"))
+    return QgsProcessingParameterFile(name, description, defaultValue=dock_project(),
+                                      fileFilter=QCoreApplication.translate(
+                                          "RenewalPlannerAlgorithm",
+                                          "GeoPackage (*.gpkg);;PostGIS project string (*)"))
+
+
+def dock_project():
+    """The project last opened in the dock (a GeoPackage that still exists, or
+    a PostGIS project string), or None: the PROJECT a dialog opens with, so a
+    user working in the dock need not pick the same file again."""
+    from ..layers.project import is_pg
+    from .toolbelt import settings
+
+    last = settings.LAST_PROJECT.value().strip()
+    if last and (is_pg(last) or os.path.isfile(last)):
+        return last
+    return None
 
 
 class RenewalPlannerAlgorithm(QgsProcessingAlgorithm):
