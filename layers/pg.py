@@ -356,15 +356,26 @@ def schema_statements(schema_name: str, srid: int, model: schema.Model = None, c
     # Inserts: one statement-level trigger with a transition table (one INSERT ... SELECT a
     # statement, in fid order: the rows a row-level trigger would write, at a fraction of its
     # cost on a bulk import); updates and deletes stay row by row (old and new paired exactly).
+    # new_values is to_jsonb(row) with every geometry as PostGIS's geometry -> jsonb cast gives it
+    # (GeoJSON, 15 digits, short CRS), made with ST_AsGeoJSON(g, 15, 2): the cast looks the CRS up
+    # in spatial_ref_sys once per row inside to_jsonb (~40 us a row); beyond 50 columns
+    # (jsonb_build_object's argument limit) to_jsonb itself.
     out.append((sql.SQL(
         "CREATE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
         "SET search_path = pg_catalog, pg_temp AS $fn$\n"
         "DECLARE who text := CASE WHEN current_setting('role') <> 'none' "
         "THEN current_setting('role') ELSE session_user::text END;\n"
+        "  sel text; ncol int;\n"
         "BEGIN\n"
+        "  SELECT string_agg(CASE WHEN t.typname = 'geometry' "
+        "THEN format('%L, %I.st_asgeojson(n.%I, 15, 2)::jsonb', a.attname, tn.nspname, a.attname) "
+        "ELSE format('%L, n.%I', a.attname, a.attname) END, ', ' ORDER BY a.attnum), count(*) INTO sel, ncol "
+        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace tn ON tn.oid = t.typnamespace "
+        "WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;\n"
+        "  sel := CASE WHEN ncol <= 50 THEN 'jsonb_build_object(' || sel || ')' ELSE 'to_jsonb(n)' END;\n"
         "  EXECUTE format('INSERT INTO %I.%I (layer, op, uid, old_values, new_values, changed_by) "
-        "SELECT $1, ''INSERT'', n.uid, NULL, to_jsonb(n), $2 FROM rp_new_rows n ORDER BY n.{}', "
-        "TG_TABLE_SCHEMA, {})\n"
+        "SELECT $1, ''INSERT'', n.uid, NULL, %s, $2 FROM rp_new_rows n ORDER BY n.{}', "
+        "TG_TABLE_SCHEMA, {}, sel)\n"
         "    USING TG_TABLE_NAME, who;\n"
         "  RETURN NULL;\n"
         "END $fn$").format(T("rp_history_insert"), sql.SQL(FID), sql.Literal(HISTORY_TABLE)), None))
@@ -377,8 +388,13 @@ def schema_statements(schema_name: str, srid: int, model: schema.Model = None, c
         "  RETURN NEW;\n"
         "END $fn$").format(T("rp_touch")), None))
     for lyr in model.thematic:
-        out.append((sql.SQL("CREATE TRIGGER rp_touch BEFORE INSERT OR UPDATE ON {} "
+        # updated_at: on an update always; on an insert only when none is given (the WHEN clause is
+        # evaluated without calling the function: a bulk import that sets updated_at pays nothing)
+        out.append((sql.SQL("CREATE TRIGGER rp_touch BEFORE UPDATE ON {} "
                             "FOR EACH ROW EXECUTE FUNCTION {}()").format(T(lyr.name), T("rp_touch")), None))
+        out.append((sql.SQL("CREATE TRIGGER rp_touch_insert BEFORE INSERT ON {} FOR EACH ROW "
+                            "WHEN (NEW.updated_at IS NULL) EXECUTE FUNCTION {}()").format(
+            T(lyr.name), T("rp_touch")), None))
         out.append((sql.SQL("CREATE TRIGGER rp_history AFTER UPDATE OR DELETE ON {} "
                             "FOR EACH ROW EXECUTE FUNCTION {}()").format(T(lyr.name), T("rp_history")), None))
         out.append((sql.SQL("CREATE TRIGGER rp_history_insert AFTER INSERT ON {} REFERENCING NEW TABLE AS "

@@ -48,6 +48,10 @@ def _tables(project):
 
 def _history_in_fid_order(project):
     for layer in ("pipe_point", "pipe_segment"):
+        # the statement-level INSERT trigger writes to_jsonb(row), as the row-level one did
+        assert _q(project, f"SELECT count(*), count(*) FILTER (WHERE h.new_values = to_jsonb(p)) FROM history h "
+                           f"JOIN {layer} p ON p.uid = h.uid AND h.layer = '{layer}'")[0] == \
+            (pg_count(project, layer),) * 2
         got = _q(project, f"SELECT p.fid FROM history h JOIN {layer} p ON p.uid = h.uid "
                           f"WHERE h.layer = '{layer}' ORDER BY h.id")
         fids = [r[0] for r in got]
