@@ -221,7 +221,7 @@ class PgWriter:
             # the owner each row gets (pg_commit._check_owners: the value, None where there is none)
             owners = data[cols.index("owner")].to_numpy(zero_copy_only=False) if "owner" in cols \
                 else np.full(n, None, dtype=object)
-            bad = np.flatnonzero(owners != own) if own is not None else np.arange(n)
+            bad = np.flatnonzero(owners != own)      # elementwise, also for own None (as _check_owners)
             if len(bad):
                 cnt = self.bad[layer]
                 if cnt[1] is None:

@@ -23,6 +23,9 @@ buffers in compiled code, in a background thread while the next chunk is parsed;
 executemany where numba is missing). Point and two-point line blobs are built in
 numpy (_Straight). The R-trees of the (empty) layers are packed directly at the
 end (rtree_bulk.py), their entries waiting in temporary files.
+A PostGIS project (fresh: no pipes yet) is written by pg_stream.py's writer instead
+(same interface, chosen in _open_writer): every chunk COPYed in one PostgreSQL
+transaction, the GiST indexes kept by the server.
 
 Memory (per row / point, besides one chunk and one chunk being written): the point index
 (_PointIndex) is the sorted distinct 64-bit hashes of the point numbers plus a second hash
