@@ -465,3 +465,79 @@ def test_summary_lines(built):
     assert result["project"] in text and result["dem"] in text
     for name, n in result["counts"].items():
         assert any(name in ln and str(n) in ln for ln in lines)
+
+
+def test_background_sewers_show_no_reverse_slope(built):
+    """The profile tool, with the demo's DEM, finds no reverse slope (倒坡) on any
+    run of the demo's drainage: the sewers are graded to their outfalls."""
+    from renewal_planner.tools import profile
+
+    result, layers = built
+    seg = layers["pipe_segment"]
+    ps = seg[(seg.utility == "PS") & (seg.status != "abandoned")
+             & seg.depth_start.notna() & seg.depth_end.notna()]
+    seen, reverse, runs = set(), [], 0
+    for uid in ps.uid:
+        if uid in seen:
+            continue
+        p = profile.longitudinal_profile(result["project"], uid, dem=result["dem"])
+        seen.update(p.segments["uid"])
+        runs += 1
+        reverse += list(p.segments.loc[p.segments["reverse"], "uid"])
+    assert runs > 20 and len(seen) >= len(ps)
+    assert reverse == []
+
+
+def test_trunk_sewers_fall_east_at_their_design_fall(built):
+    """和平大道's rain (DN800, y = 24.2) and sewage (DN600, y = 20.8) trunks drain
+    east: every segment's invert (the points' ground_elev - the segment's depth)
+    falls eastwards by at least SEWER_FALL for its size (1 cm of rounding
+    allowed), and each manhole's outgoing pipe leaves no higher than the trunk
+    pipe that enters it."""
+    result, layers = built
+    seg, pts = layers["pipe_segment"], _by_uid(layers["pipe_point"])
+    ox, oy = demo.ORIGIN
+    for y, dia in ((24.2, 800), (20.8, 600)):
+        t = seg[(seg.utility == "PS") & (seg.diameter_mm == dia)]
+        rows = []
+        for s in t.itertuples():
+            c = shapely.get_coordinates(s.geometry)
+            if not np.allclose(c[:, 1], oy + y):
+                continue
+            g = pts.loc[[s.start_uid, s.end_uid], "ground_elev"].to_numpy(float)
+            inv = g - np.array([s.depth_start, s.depth_end])
+            if c[0, 0] > c[1, 0]:                  # digitised westwards: turn it round
+                c, inv = c[::-1], inv[::-1]
+            rows.append((c[0, 0] - ox, c[1, 0] - ox, inv[0], inv[1]))
+        assert len(rows) >= 15
+        rows.sort()
+        fall = demo.SEWER_FALL[max(d for d in demo.SEWER_FALL if d <= dia)]
+        for (xa, xb, ia, ib), nxt in zip(rows, rows[1:] + [None]):
+            assert ia - ib >= fall * (xb - xa) - 0.01, (xa, ia, ib)
+            if nxt is not None:
+                assert nxt[0] == pytest.approx(xb)
+                assert nxt[2] <= ib + 1e-9, (xb, ib, nxt[2])
+
+
+class _SlopedGround:
+    """Ground 20 m at x = 0, falling 1 m per km eastwards."""
+
+    def sample(self, x, y):
+        return 20.0 - 0.001 * np.asarray(x, float)
+
+
+def test_grade_hand_computed():
+    """A DN600 main A(0,0) - B(100,0) - C(200,0) (the last digitised C -> B) and a
+    DN300 branch D(100,50) -> B, all laid at 3.0 m to the invert. The main's lower
+    end C is the outfall. Inverts: A 17.0; A->B falls 0.0015 x 100: 16.85 at B;
+    D 16.9, D->B falls 0.003 x 50: 16.75 at B; B->C leaves B at the lowest inlet,
+    16.75 (depth 3.15), and falls 0.15 to 16.6 at C (ground 19.8: depth 3.2)."""
+    net = demo.Network(np.random.default_rng(0))
+    main = [(0.0, 0.0, {}), (100.0, 0.0, {}), (200.0, 0.0, {})]
+    net.run("YS", main[:2], depth=3.0, size={"diameter_mm": 600})
+    net.run("YS", main[:1:-1] + main[1:2], depth=3.0, size={"diameter_mm": 600})     # C -> B
+    net.run("YS", [(100.0, 50.0, {}), (100.0, 0.0, {})], depth=3.0, size={"diameter_mm": 300})
+    net.grade(_SlopedGround(), range(len(net.segments)))
+    got = [(s["depth_start"], s["depth_end"]) for s in net.segments]
+    assert got == [(3.0, 3.05), (3.2, 3.15), (3.0, 3.15)]
+    assert [p["depth"] for p in net.points] == [3.0, 3.15, 3.2, 3.0]    # A, B, C, D
