@@ -25,7 +25,6 @@ written: ...").
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import queue
 import threading
@@ -35,6 +34,7 @@ import numpy as np
 from .. import pg
 from ..errors import InputError
 from . import pg_commit
+from .stream import columns
 from .validate import POINT, SEGMENT
 
 _EWKB_SRID = 0x20000000
@@ -52,7 +52,7 @@ def open_writer(project, model, meta):
     con = PgCon(raw)
     sql = pg._sql()
     try:
-        with _db_errors(p):
+        with pg_commit.db_errors(p):
             raw.execute("SET client_encoding TO 'UTF8'")
             raw.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(
                 sql.Identifier(p.schema, pg_commit.BATCH)))
@@ -96,21 +96,6 @@ class PgCon:
             self.raw.close()
 
 
-@contextlib.contextmanager
-def _db_errors(p):
-    """psycopg errors as pg_commit.write_plans reports them."""
-    psycopg = pg._psycopg()
-    try:
-        yield
-    except psycopg.errors.UniqueViolation as exc:
-        raise InputError(f"the project refused the import, nothing was written: "
-                         f"{pg_commit._first(exc)} (imported by someone else meanwhile? import again)",
-                         file=p.display) from None
-    except psycopg.Error as exc:
-        raise InputError(f"the database refused the import, nothing was written: {pg_commit._first(exc)}",
-                         file=p.display) from None
-
-
 class PgWriter:
     """Rows into a PostGIS project inside the adapter's transaction (see the module doc)."""
 
@@ -149,7 +134,7 @@ class PgWriter:
     def _raise(self):
         if self.error is not None:
             exc, self.error = self.error, None
-            with _db_errors(self.p):
+            with pg_commit.db_errors(self.p):
                 raise exc
 
     def wait(self):
@@ -198,21 +183,9 @@ class PgWriter:
             return
         self._raise()
         n = len(idx)
-        cols, data = [], []
-        for f in self.fields[layer]:
-            name = f.name
-            if name in vals:
-                v, p = vals[name]
-                v, p = v[idx], p[idx]
-                d = self.defaults[layer].get(name)
-                if d is not None and not p.all():
-                    v = v.copy()
-                    v[~p] = d
-                cols.append(name)
-                data.append(_arrow(v, f.type))
-            elif self.defaults[layer].get(name) is not None:
-                cols.append(name)
-                data.append(_arrow(np.full(n, self.defaults[layer][name], dtype=object), f.type))
+        types = self.types[layer]
+        cols, data = columns([f.name for f in self.fields[layer]], vals, idx, self.defaults[layer])
+        data = [_arrow(v, types[c]) for c, v in zip(cols, data)]
         self.inserted[layer] += n
         plan.counts["insert"] += n
         plan.by_layer[layer] += n
@@ -267,7 +240,7 @@ class PgWriter:
                     f"nothing was written",
                     file=meta["file_name"], layer=layer, field="owner")
         meta["uploaded_by"] = self.user
-        with _db_errors(self.p):
+        with pg_commit.db_errors(self.p):
             self.con.execute(sql.SQL(
                 "INSERT INTO {} (batch_id, file_name, sha256, uploaded_by, started_at, finished_at, "
                 "target_layer, crs_in, encoding, records_in, accepted, rejected, updated, unchanged, "

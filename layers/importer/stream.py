@@ -1108,6 +1108,27 @@ class StreamPlan:
         return self.by_layer.get(layer, 0)
 
 
+def columns(names, vals, idx, defaults):
+    """(names, arrays) of rows ``idx`` for the fields ``names``: each column of
+    ``vals`` ({name: (values, present)}) with its default where absent, and
+    columns with a default only; a field with neither is left out."""
+    cols, data = [], []
+    for name in names:
+        d = defaults.get(name)
+        if name in vals:
+            v, p = vals[name]
+            v, p = v[idx], p[idx]
+            if d is not None and not p.all():
+                v = v.copy()
+                v[~p] = d
+            cols.append(name)
+            data.append(v)
+        elif d is not None:
+            cols.append(name)
+            data.append(np.full(len(idx), d, dtype=object))
+    return cols, data
+
+
 class _Writer:
     """Rows into the project inside the caller's transaction; R-tree filled in bulk."""
 
@@ -1179,21 +1200,8 @@ class _Writer:
         old = self.existing(layer, uids)
         if old:
             raise Fallback("update of existing rows")
-        cols, data = [], []
         n = len(idx)
-        for name in names:
-            if name in vals:
-                v, p = vals[name]
-                v, p = v[idx], p[idx]
-                d = self.defaults[layer].get(name)
-                if d is not None and not p.all():
-                    v = v.copy()
-                    v[~p] = d
-                cols.append(name)
-                data.append(v)
-            elif self.defaults[layer].get(name) is not None:
-                cols.append(name)
-                data.append(np.full(n, self.defaults[layer][name], dtype=object))
+        cols, data = columns(names, vals, idx, self.defaults[layer])
         if isinstance(geoms, _Straight):
             blobs, b = geoms.blobs(self.srs[layer]), geoms.bounds()
         else:
