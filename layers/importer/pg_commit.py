@@ -158,12 +158,16 @@ def _check_owners(con, p, batches, user):
                    if r.values.get("owner") != own or (r.values["uid"] in stored and stored[r.values["uid"]] != own)]
             if bad:
                 r, owner = bad[0]
-                mine = f"only pipes of owner {own!r}" if own else "no pipes (it is not a utility role)"
-                raise InputError(
-                    f"record {r.record_no} ({layer} {r.values['uid']!r}) belongs to owner {owner!r}, and "
-                    f"database user {user} may import {mine}; {len(bad)} such record(s) in the file, "
-                    f"nothing was written",
-                    file=meta["file_name"], layer=layer, field="owner")
+                raise owner_refused(meta["file_name"], layer, r.record_no, r.values["uid"], owner, user, own,
+                                    len(bad))
+
+
+def owner_refused(file_name, layer, record, uid, owner, user, own, count) -> InputError:
+    """The error for a utility role importing pipes of another owner (or of none)."""
+    mine = f"only pipes of owner {own!r}" if own else "no pipes (it is not a utility role)"
+    return InputError(f"record {record} ({layer} {uid!r}) belongs to owner {owner!r}, and database user "
+                      f"{user} may import {mine}; {count} such record(s) in the file, nothing was written",
+                      file=file_name, layer=layer, field="owner")
 
 
 def write_plans(project: str, batches, now: str = None):

@@ -32,7 +32,6 @@ import threading
 import numpy as np
 
 from .. import pg
-from ..errors import InputError
 from . import pg_commit
 from .stream import columns
 from .validate import POINT, SEGMENT
@@ -231,14 +230,9 @@ class PgWriter:
         for layer in (POINT, SEGMENT):
             cnt, first = self.bad[layer]
             if cnt:
-                own = self.rls[layer][1]
                 rec, uid, owner = first
-                mine = f"only pipes of owner {own!r}" if own else "no pipes (it is not a utility role)"
-                raise InputError(
-                    f"record {rec} ({layer} {uid!r}) belongs to owner {owner!r}, and "
-                    f"database user {self.user} may import {mine}; {cnt} such record(s) in the file, "
-                    f"nothing was written",
-                    file=meta["file_name"], layer=layer, field="owner")
+                raise pg_commit.owner_refused(meta["file_name"], layer, rec, uid, owner, self.user,
+                                              self.rls[layer][1], cnt)
         meta["uploaded_by"] = self.user
         with pg_commit.db_errors(self.p):
             self.con.execute(sql.SQL(
