@@ -45,25 +45,55 @@ def _connect(project):
 
 
 def load_state(project: str) -> State:
-    """The pipe points and segments of the project, by uid: (fid, values, geometry)."""
-    m = schema.model()
-    con = sqlite3.connect(f"file:{project}?mode=ro", uri=True)
-    out = {}
-    try:
-        for layer in (POINT, SEGMENT):
-            cols = [f.name for f in m.layer(layer).fields]
+    """The project's pipe points and segments, read by uid as the planner asks
+    for them (ProjectRows): not the whole project."""
+    return State(loader=ProjectRows(project))
+
+
+class ProjectRows:
+    """Rows of a GeoPackage project's pipe tables by uid: (fid, values, geometry)."""
+
+    CHUNK = 20_000
+
+    def __init__(self, project: str):
+        self.project = project
+        self.cols = {}
+
+    def _con(self):
+        return sqlite3.connect(f"file:{self.project}?mode=ro", uri=True)
+
+    def _columns(self, con, layer):
+        if layer not in self.cols:
             have = {r[1] for r in con.execute(f"PRAGMA table_info({layer})")}
             if not have:
-                raise InputError("layer is missing from the project", file=project, layer=layer)
-            cols = [c for c in cols if c in have]
-            data = {}
-            for row in con.execute(f"SELECT fid, geom, {', '.join(cols)} FROM {layer}"):
-                vals = dict(zip(cols, row[2:]))
-                data[vals["uid"]] = (row[0], vals, gpkgblob.from_blob(row[1]))
-            out[layer] = data
-    finally:
-        con.close()
-    return State(out[POINT], out[SEGMENT])
+                raise InputError("layer is missing from the project", file=self.project, layer=layer)
+            self.cols[layer] = [f.name for f in schema.model().layer(layer).fields if f.name in have]
+        return self.cols[layer]
+
+    def _select(self, layer, where, keys):
+        con = self._con()
+        out = {}
+        try:
+            cols = self._columns(con, layer)
+            for i in range(0, len(keys), self.CHUNK):
+                part = json.dumps(list(keys[i:i + self.CHUNK]), default=str, ensure_ascii=False)
+                for row in con.execute(f"SELECT fid, geom, {', '.join(cols)} FROM {layer} WHERE {where}",
+                                       {"keys": part}):
+                    vals = dict(zip(cols, row[2:]))
+                    out[vals["uid"]] = (row[0], vals, gpkgblob.from_blob(row[1]))
+        finally:
+            con.close()
+        return out
+
+    def rows(self, layer, uids) -> dict:
+        return self._select(layer, "uid IN (SELECT value FROM json_each(:keys))", list(uids))
+
+    def segments_at(self, point_uids) -> dict:
+        """The segments with an end at one of these points."""
+        if not point_uids:
+            return {}
+        return self._select(SEGMENT, "start_uid IN (SELECT value FROM json_each(:keys)) "
+                                     "OR end_uid IN (SELECT value FROM json_each(:keys))", list(point_uids))
 
 
 def existing_batches(project: str) -> dict:

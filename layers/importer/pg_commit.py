@@ -58,32 +58,55 @@ def _text_value(v):
 
 
 def load_state(project: str) -> State:
-    """The pipe points and segments of the project, by uid: (fid, values, geometry)."""
-    import numpy as np
-    import shapely
+    """The project's pipe points and segments, read by uid as the planner asks
+    for them (ProjectRows): not the whole project."""
+    return State(loader=ProjectRows(project))
 
-    sql = _sql()
-    p = pg.PgProject(project)
-    m = schema.model()
-    out = {}
-    with pg._connection(p) as con:
-        for layer in PIPES:
-            have = pg._columns(con, p, layer)
-            if not have:
-                raise InputError("layer is missing from the project", file=p.display, layer=layer)
-            cols = [f.name for f in m.layer(layer).fields if f.name in have]
-            rows = con.execute(sql.SQL("SELECT {}, ST_AsBinary({}), {} FROM {} ORDER BY {}").format(
-                sql.Identifier(pg.FID), sql.Identifier(pg.GEOM_COLUMN),
-                sql.SQL(", ").join(map(sql.Identifier, cols)), sql.Identifier(p.schema, layer),
-                sql.Identifier(pg.FID))).fetchall()
-            wkb = np.array([bytes(r[1]) if r[1] is not None else None for r in rows], dtype=object)
-            geoms = shapely.from_wkb(wkb) if len(rows) else []
-            data = {}
-            for r, g in zip(rows, geoms):
-                vals = {c: _text_value(v) for c, v in zip(cols, r[2:])}
-                data[vals["uid"]] = (r[0], vals, g)
-            out[layer] = data
-    return State(out[POINT], out[SEGMENT])
+
+class ProjectRows:
+    """Rows of a PostGIS project's pipe tables by uid: (fid, values, geometry),
+    values as the GeoPackage's sqlite gives them."""
+
+    CHUNK = 20_000
+
+    def __init__(self, project: str):
+        self.p = pg.PgProject(project)
+        self.cols = {}
+
+    def _select(self, layer, where, keys):
+        import numpy as np
+        import shapely
+
+        sql = _sql()
+        out = {}
+        with pg._connection(self.p) as con:
+            if layer not in self.cols:
+                have = pg._columns(con, self.p, layer)
+                if not have:
+                    raise InputError("layer is missing from the project", file=self.p.display, layer=layer)
+                self.cols[layer] = [f.name for f in schema.model().layer(layer).fields if f.name in have]
+            cols = self.cols[layer]
+            for i in range(0, len(keys), self.CHUNK):
+                rows = con.execute(sql.SQL("SELECT {}, ST_AsBinary({}), {} FROM {} WHERE {} ORDER BY {}").format(
+                    sql.Identifier(pg.FID), sql.Identifier(pg.GEOM_COLUMN),
+                    sql.SQL(", ").join(map(sql.Identifier, cols)), sql.Identifier(self.p.schema, layer),
+                    where, sql.Identifier(pg.FID)), {"keys": [str(k) for k in keys[i:i + self.CHUNK]]}).fetchall()
+                wkb = np.array([bytes(r[1]) if r[1] is not None else None for r in rows], dtype=object)
+                geoms = shapely.from_wkb(wkb) if len(rows) else []
+                for r, g in zip(rows, geoms):
+                    vals = {c: _text_value(v) for c, v in zip(cols, r[2:])}
+                    out[vals["uid"]] = (r[0], vals, g)
+        return out
+
+    def rows(self, layer, uids) -> dict:
+        return self._select(layer, _sql().SQL("uid = ANY(%(keys)s)"), list(uids))
+
+    def segments_at(self, point_uids) -> dict:
+        """The segments with an end at one of these points."""
+        if not point_uids:
+            return {}
+        return self._select(SEGMENT, _sql().SQL("start_uid = ANY(%(keys)s) OR end_uid = ANY(%(keys)s)"),
+                            list(point_uids))
 
 
 def existing_batches(project: str) -> dict:

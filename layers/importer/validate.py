@@ -88,13 +88,49 @@ class Plan:
 
 
 class State:
-    """What the project holds (and what earlier files of the same import will add)."""
+    """What the project holds (and what earlier files of the same import will add).
 
-    def __init__(self, points=None, segments=None):
+    Given whole (``points``, ``segments``: {uid: (fid, values, geometry)}), or
+    read on demand through ``loader`` (batch.ProjectRows / pg_commit.ProjectRows:
+    ``rows(layer, uids)`` and ``segments_at(point_uids)``), so that planning a
+    small delivery into a city-wide project reads the rows it touches, not the
+    city. The planner asks ahead (``prefetch``) for the uids of a whole file.
+    """
+
+    def __init__(self, points=None, segments=None, loader=None):
         self.layers = {POINT: points or {}, SEGMENT: segments or {}}
+        self.loader = loader
+        self._asked = {POINT: set(), SEGMENT: set()}
+
+    def prefetch(self, layer, uids):
+        """Read the project's rows of these uids (once each) into the state."""
+        if self.loader is None:
+            return
+        want = {u for u in uids if u is not None} - self._asked[layer]
+        want.difference_update(self.layers[layer])
+        if want:
+            self._asked[layer].update(want)
+            for uid, row in self.loader.rows(layer, sorted(want, key=str)).items():
+                self.layers[layer].setdefault(uid, row)
 
     def get(self, layer, uid):
+        if self.loader is not None and uid not in self.layers[layer]:
+            self.prefetch(layer, [uid])
         return self.layers[layer].get(uid)
+
+    def segments_at(self, point_uids) -> dict:
+        """{uid: values} of the segments with an end at one of ``point_uids``:
+        the project's, as this import leaves them."""
+        pts = set(point_uids)
+        out = {}
+        if self.loader is not None:
+            out = {uid: row[1] for uid, row in self.loader.segments_at(sorted(pts, key=str)).items()}
+        for uid, (_, vals, _) in self.layers[SEGMENT].items():
+            if vals.get("start_uid") in pts or vals.get("end_uid") in pts:
+                out[uid] = vals
+            else:
+                out.pop(uid, None)     # planned away from these points
+        return out
 
     def put(self, layer, uid, fid, values, geometry):
         old = self.layers[layer].get(uid)
@@ -472,6 +508,7 @@ def _plan_points(plan, points, src, crs_in, project_crs, state, targets):
             vals["uid"] = _geom_uid(f"{vals.get('utility') or 'P'}-P", r.geometry)
         if vals.get("uid") is None and not r.problems:
             r.problems.append(Problem("missing_value", _src_name(r, "uid")))
+    state.prefetch(POINT, [r.values.get("uid") for r in points if not r.problems])
     for r in points:
         uid = r.values.get("uid")
         if uid is not None and not r.problems:
@@ -573,6 +610,10 @@ def _plan_segments(plan, points, segments, src, crs_in, project_crs, state, targ
                 plan.crs_in = crs_geo
         _geometries(plan, geo, np.array([s.geometry for s in geo], dtype=object), crs_geo, project_crs,
                     "LineString")
+    ends = [(s.values.get("start_uid"), s.values.get("end_uid")) for s in list(segments) + derived]
+    state.prefetch(POINT, [u for e in ends for u in e if u not in accepted_pts])
+    state.prefetch(SEGMENT, [s.values.get("uid") for s in segments]
+                   + [f"{a}-{b}" for a, b in ends if a is not None and b is not None])
     seen = {}
     for s in list(segments) + derived:
         _fix_utility(s) if s.values.get("utility") or s.problems else None
@@ -703,7 +744,8 @@ def _findings(plan, points, state):
     """Tees and crosses with the wrong number of connected pipes: findings, not rejects."""
     want = mapping.check_value("tee_pipes")
     ends = defaultdict(int)
-    for uid, (_, vals, _) in state.layers[SEGMENT].items():
+    at = [r.values["uid"] for r in plan.rows if r.layer == POINT and r.values.get("feature") in want]
+    for vals in state.segments_at(at).values():
         for k in ("start_uid", "end_uid"):
             if vals.get(k):
                 ends[vals[k]] += 1

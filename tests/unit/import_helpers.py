@@ -49,3 +49,49 @@ def table_dump(project):
     for t in ("pipe_point", "pipe_segment", "import_batch", "import_reject"):
         out[t] = sorted(rows(project, f"SELECT * FROM {t}"), key=repr)
     return out
+
+
+LINE_HEADER = ["起点点号", "终点点号", "起点埋深", "终点埋深", "管径", "材质"]
+
+
+def sewer_rows(n):
+    """A sewer line WS0..WS{n-1} away from GOOD_ROWS' water line (a project's other pipes)."""
+    out = []
+    for k in range(n):
+        nxt = f"WS{k + 1}" if k + 1 < n else ""
+        out.append([f"WS{k}", "WS", "直线点", "检修井", f"{3379000.0 + 2.0 * k:.3f}", "500000.000", "12.00",
+                    "2.50", nxt, "DN400", "钢筋混凝土"])
+    return out
+
+
+def delivery_files(tmp_path):
+    """A point table and a line table delivered together, touching GOOD_ROWS' water line and
+    sewer_rows' line (test_import_state.py says what each record does)."""
+    pts = [
+        # JS1 deeper: an update of the point and of the pipe JS1-JS2
+        ["JS1", "JS", "直线点", "阀门", "3379500.000", "501500.000", "12.50", "1.40", "JS2", "DN300", "球墨铸铁"],
+        # JS2 again, a tee: the project's JS1-JS2 and JS5-JS2 and this JS2-JS3 make 3 pipes
+        ["JS2", "给水", "三通", "", "3379510.000", "501500.000", "12.40", "1.10", "JS3", "DN300", "球墨铸铁"],
+        # a new tee on the project's JS4 with one pipe only: a finding
+        ["JS7", "JS", "三通", "", "3379525.000", "501510.000", "12.10", "1.00", "JS4", "De110", "PE"],
+        # a new point joined to the project's JS3
+        ["JS6", "JS", "直线点", "", "3379505.000", "501515.000", "12.35", "1.05", "JS3", "De110", "PE"],
+        # the same number as a sewer point of the project: an update that moves it
+        ["WS7", "WS", "直线点", "检修井", "3379014.000", "500000.500", "12.00", "2.60", "", "DN400", "钢筋混凝土"],
+    ]
+    lines = [
+        ["JS6", "JS4", "1.05", "1.0", "De110", "PE"],       # JS6 from the file before, JS4 from the project
+        ["JS1", "JS99", "1.4", "1.0", "DN300", "PE"],       # JS99 is nowhere: rejected
+        ["WS3", "WS4", "2.5", "2.55", "DN400", "钢筋混凝土"],  # an existing pipe, deeper at its end
+    ]
+    return [write_csv(tmp_path / "d1.csv", POINT_HEADER, pts), write_csv(tmp_path / "d2.csv", LINE_HEADER, lines)]
+
+
+def plan_dump(plan):
+    """Every planned row (action, fid, values, geometry), reject and finding of an ImportPlan."""
+    out = []
+    for p, _ in plan.plans:
+        out.append(([(r.layer, r.record_no, r.action, r.fid, sorted(r.values.items(), key=str),
+                      r.geometry.wkt if r.geometry is not None else None) for r in p.rows],
+                    sorted(map(str, p.rejects)), sorted(map(str, p.findings)), p.records_in))
+    return out
