@@ -123,8 +123,8 @@ def _morton(x, y):
     return spread(q(x)) | (spread(q(y)) << np.uint64(1))
 
 
-def _bounds_rows(fids, geoms):
-    """R-tree rows (id, minx, maxx, miny, maxy) of the non-null, non-empty geometries, Z-ordered."""
+def _bounds(fids, geoms):
+    """(fids, boxes minx miny maxx maxy) of the non-null, non-empty geometries, Z-ordered."""
     import shapely
 
     geoms = np.asarray(geoms, dtype=object)
@@ -133,8 +133,19 @@ def _bounds_rows(fids, geoms):
     fids = np.asarray(fids)[ok]
     order = np.argsort(_morton((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2), kind="stable") \
         if len(b) else np.zeros(0, dtype=np.int64)
-    b = b[order]
-    return zip(fids[order].tolist(), b[:, 0].tolist(), b[:, 2].tolist(), b[:, 1].tolist(), b[:, 3].tolist())
+    return fids[order], b[order]
+
+
+def _bounds_rows(fids, geoms):
+    """R-tree rows (id, minx, maxx, miny, maxy) of the non-null, non-empty geometries, Z-ordered."""
+    fids, b = _bounds(fids, geoms)
+    return zip(fids.tolist(), b[:, 0].tolist(), b[:, 2].tolist(), b[:, 1].tolist(), b[:, 3].tolist())
+
+
+#: From this many new findings into an empty conflict table, rows are bound in compiled code and the
+#: R-tree is packed (layers/importer/sqlite_bulk.py, rtree_bulk.py, as the import does); below, and
+#: whenever the table holds findings already, executemany and R-tree inserts.
+BULK_MIN = 5000
 
 
 def _merge_run_gpkg(project, run, area_geometry, now):
@@ -218,6 +229,7 @@ def _merge_run_gpkg(project, run, area_geometry, now):
                     if has_rtree and gone.any():
                         con.executemany(f"DELETE FROM {rtree} WHERE id = ?", [(int(x),) for x in ch_f[gone]])
                     rtree_rows.append((ch_f, ch_g))
+            packed = False
             if len(new):
                 start = max(con.execute("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = ?), 0)",
                                         (TABLE,)).fetchone()[0],
@@ -226,15 +238,20 @@ def _merge_run_gpkg(project, run, area_geometry, now):
                 new_fids = np.arange(start, start + k, dtype=np.int64)
                 idx = new.tolist()
                 sub = [[v[i] for i in idx] for v in values] if k < n else values
-                con.executemany(
-                    f"INSERT INTO {TABLE} (fid, conflict_id, {', '.join(MEASURE_COLS)}, geom, review, "
-                    f"first_seen, last_seen) VALUES ({', '.join('?' * (len(MEASURE_COLS) + 6))})",
-                    zip(new_fids.tolist(), [ids[i] for i in idx] if k < n else ids, *sub,
-                        blobs[new].tolist(), ["open"] * k, [now] * k, [now] * k))
-                rtree_rows.append((new_fids, geoms[new]))
+                cols = ["fid", "conflict_id", *MEASURE_COLS, "geom", "review", "first_seen", "last_seen"]
+                data = [new_fids.tolist(), [ids[i] for i in idx] if k < n else ids, *sub,
+                        blobs[new].tolist(), ["open"] * k, [now] * k, [now] * k]
+                empty = len(ex) == 0 and not rtree_rows and (
+                    not has_rtree or not con.execute(f"SELECT EXISTS (SELECT 1 FROM {rtree})").fetchone()[0])
+                if k >= BULK_MIN and empty:
+                    packed = _insert_packed(con, cols, data, new_fids, geoms[new], rtree if has_rtree else None)
+                else:
+                    con.executemany(f"INSERT INTO {TABLE} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                                    zip(*data))
+                    rtree_rows.append((new_fids, geoms[new]))
                 con.execute("UPDATE gpkg_ogr_contents SET feature_count = feature_count + ? "
                             "WHERE lower(table_name) = lower(?)", (k, TABLE))
-            if has_rtree and rtree_rows:
+            if has_rtree and rtree_rows and not packed:
                 fids = np.concatenate([a for a, _ in rtree_rows])
                 gs = np.concatenate([np.asarray(b, dtype=object) for _, b in rtree_rows])
                 rows_ = _bounds_rows(fids, gs)
@@ -254,6 +271,34 @@ def _merge_run_gpkg(project, run, area_geometry, now):
         return reviews
     finally:
         con.close()
+
+
+def _insert_packed(con, cols, data, fids, geoms, rtree) -> bool:
+    """The first findings of an empty conflict table: rows bound in compiled code
+    (executemany where the bulk writer cannot), then the R-tree packed from their
+    Z-ordered boxes. True when done."""
+    from ..layers.importer import rtree_bulk, sqlite_bulk
+
+    bulk = sqlite_bulk.Bulk(con)
+    try:
+        step = 50_000
+        for i in range(0, len(fids), step):
+            part = [c[i:i + step] for c in data]
+            if not bulk.insert(TABLE, cols, part):
+                con.executemany(f"INSERT INTO {TABLE} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                                zip(*part))
+        if rtree is not None:
+            ids, b = _bounds(fids, geoms)
+            loader = rtree_bulk.Loader(con, rtree, bulk, (int(fids[0]), int(fids[-1])) if len(ids) == len(fids)
+                                       else None)
+            for i in range(0, len(ids), step):
+                loader.add(ids[i:i + step], b[i:i + step, 0], b[i:i + step, 2], b[i:i + step, 1],
+                           b[i:i + step, 3])
+            loader.finish()
+        bulk.wait()
+    finally:
+        bulk.close()
+    return True
 
 
 def _is_pg(project) -> bool:

@@ -215,3 +215,65 @@ def test_rtree_follows_moved_and_new_findings(project, monkeypatch):
     assert {"rtree_conflict_geom_insert", "rtree_conflict_geom_update1", "rtree_conflict_geom_update2",
             "trigger_insert_feature_count_conflict"} <= names  # put back
     assert con.execute("SELECT count(*) FROM rtree_conflict_geom").fetchone()[0] == 3
+
+
+def _table_and_tree(path):
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    try:
+        rows = con.execute("SELECT * FROM conflict ORDER BY fid").fetchall()
+        tree = con.execute("SELECT * FROM rtree_conflict_geom ORDER BY id").fetchall()
+        check = con.execute("SELECT rtreecheck('rtree_conflict_geom')").fetchone()[0]
+        count = con.execute("SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = 'conflict'").fetchone()
+    finally:
+        con.close()
+    return rows, tree, check, count
+
+
+def test_a_large_first_run_is_written_in_bulk_as_row_by_row(tmp_path, monkeypatch):
+    """results.BULK_MIN new findings into an empty table: bound in compiled code and the R-tree
+    packed; the table, its R-tree (entries and rtreecheck) and GDAL's view are those of the
+    row-by-row path; a second run then updates the packed tree like any other."""
+    from osgeo import ogr
+
+    fake = FakeRule()
+    monkeypatch.setattr(engine, "rule_function", lambda rid: fake)
+    n = results.BULK_MIN + 123
+    fake.pairs = [(f"T{i}", f"JS{i % 97}", 0.25 + (i % 7) / 10) for i in range(n)]
+    calls = []
+    real = results._insert_packed
+    monkeypatch.setattr(results, "_insert_packed", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(results, "now_iso", lambda: "2026-11-29T00:00:00.00Z")
+    paths = [gpkg.create_project(str(tmp_path / f"{k}.gpkg")) for k in ("bulk", "rows")]
+    run(paths[0])
+    assert calls == [1]
+    monkeypatch.setattr(results, "BULK_MIN", 10 ** 9)
+    run(paths[1])
+    assert calls == [1]
+    bulk, rows = _table_and_tree(paths[0]), _table_and_tree(paths[1])
+    assert bulk[2] == "ok" and len(bulk[0]) == len(bulk[1]) == n
+    assert bulk == rows
+    # the second run: one finding moved, one gone (resolved), one new; GDAL finds them where they are
+    monkeypatch.setattr(results, "BULK_MIN", 5000)
+    moved = FakeRule()
+    moved.pairs = fake.pairs[1:] + [("TX", "JS1", 0.1)]
+    real_call = moved.__call__
+
+    def shifted(ctx):
+        f = real_call(ctx)
+        geoms = list(f.geometry)
+        geoms[0] = Point(-50, -50)          # T1 moved far away; TX at (n-1, n-1)
+        f["geometry"] = geoms
+        return f
+
+    monkeypatch.setattr(engine, "rule_function", lambda rid: shifted)
+    got, counts = run(paths[0])
+    assert counts == {"new": 1, "seen_again": n - 1, "resolved": 1, "reopened": 0}
+    ds = ogr.Open(paths[0])
+    lyr = ds.GetLayerByName("conflict")
+    lyr.SetSpatialFilterRect(-51, -51, -49, -49)
+    assert [f.GetField("uid_a") for f in lyr] == ["T1"]
+    lyr.SetSpatialFilterRect(0.5, 0.5, 1.5, 1.5)      # T1's old place now holds T2's point (1, 1)
+    assert sorted(f.GetField("uid_a") for f in lyr) == ["T2"]
+    assert _table_and_tree(paths[0])[2] == "ok"
