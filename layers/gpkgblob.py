@@ -18,26 +18,35 @@ _FLAGS_ENV = 0b0000_0011
 _FLAGS_EMPTY = 0b0001_0001
 
 
+#: the header of a blob with an xy envelope, little endian (what to_blobs writes before the WKB)
+HEADER = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs", "<i4"), ("env", "<f8", (4,))])
+
+
 def to_blobs(geoms, srs_id: int) -> list:
-    """GeoPackage blobs (with envelope) for an array of shapely geometries."""
+    """GeoPackage blobs (with envelope) for an array of shapely geometries (None stays None);
+    the headers are built in one numpy array."""
     import shapely
 
     geoms = np.asarray(geoms, dtype=object)
-    out = [None] * len(geoms)
-    if not len(geoms):
+    n = len(geoms)
+    out = [None] * n
+    if not n:
         return out
+    missing = shapely.is_missing(geoms)
+    empty = shapely.is_empty(geoms) & ~missing
     wkb = shapely.to_wkb(geoms, byte_order=1)
-    bounds = shapely.bounds(geoms)
-    empty = shapely.is_empty(geoms)
-    for i in range(len(geoms)):
-        if geoms[i] is None:
-            continue
-        if empty[i]:
-            out[i] = b"GP\x00" + bytes([_FLAGS_EMPTY]) + struct.pack("<i", srs_id) + wkb[i]
-        else:
-            minx, miny, maxx, maxy = bounds[i]
-            out[i] = (b"GP\x00" + bytes([_FLAGS_ENV]) + struct.pack("<i4d", srs_id, minx, maxx, miny, maxy)
-                      + wkb[i])
+    full = np.flatnonzero(~(missing | empty))
+    if len(full):
+        b = shapely.bounds(geoms[full])
+        h = np.empty(len(full), HEADER)
+        h["magic"], h["version"], h["flags"], h["srs"] = b"GP", 0, _FLAGS_ENV, srs_id
+        h["env"] = b[:, [0, 2, 1, 3]]
+        raw = h.tobytes()
+        k = HEADER.itemsize
+        for j, i in enumerate(full.tolist()):
+            out[i] = raw[j * k:(j + 1) * k] + wkb[i]
+    for i in np.flatnonzero(empty).tolist():
+        out[i] = b"GP\x00" + bytes([_FLAGS_EMPTY]) + struct.pack("<i", srs_id) + wkb[i]
     return out
 
 

@@ -1207,7 +1207,7 @@ class _Writer:
         else:
             import shapely
 
-            blobs, b = _blobs(geoms, self.srs[layer]), shapely.bounds(geoms)
+            blobs, b = gpkgblob.to_blobs(geoms, self.srs[layer]), shapely.bounds(geoms)
         cols += ["source", "updated_at", "geom"]
         data += [np.full(n, self.batch_id, dtype=object), np.full(n, self.now, dtype=object), blobs]
         # fids: AUTOINCREMENT on tables only this transaction writes gives start .. start+n-1 (checked in finish)
@@ -1295,32 +1295,12 @@ class _Writer:
 
 
 _RT = np.dtype([("id", "<i8"), ("box", "<f8", (4,))])   # fid, minx maxx miny maxy
-_HDR = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs", "<i4"), ("env", "<f8", (4,))])
-
-
-def _blobs(geoms, srs_id):
-    """gpkgblob.to_blobs for non-empty geometries: headers built in one numpy array."""
-    import shapely
-
-    geoms = np.asarray(geoms, dtype=object)
-    n = len(geoms)
-    if not n:
-        return []
-    if (geoms == None).any() or shapely.is_empty(geoms).any():  # noqa: E711
-        return gpkgblob.to_blobs(geoms, srs_id)
-    wkb = shapely.to_wkb(geoms, byte_order=1)
-    b = shapely.bounds(geoms)
-    h = np.empty(n, _HDR)
-    h["magic"], h["version"], h["flags"], h["srs"] = b"GP", 0, 0b0000_0011, srs_id
-    h["env"] = b[:, [0, 2, 1, 3]]
-    raw = h.tobytes()
-    k = _HDR.itemsize
-    return [raw[i * k:(i + 1) * k] + w for i, w in enumerate(wkb)]
+_HDR = gpkgblob.HEADER
 
 
 class _Straight:
     """Points (x0, y0) or two-point lines (x0, y0)-(x1, y1) as GeoPackage blobs built in numpy:
-    the bytes shapely.to_wkb and _blobs give (header with envelope, little-endian WKB), without
+    the bytes shapely.to_wkb and gpkgblob.to_blobs give (header with envelope, little-endian WKB), without
     making shapely geometries. Coordinates are finite (the callers checked)."""
 
     def __init__(self, x0, y0, x1=None, y1=None):

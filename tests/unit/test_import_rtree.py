@@ -49,18 +49,32 @@ def test_bulk_tree_equals_sqlite_built(n):
     assert con.execute("SELECT rtreecheck('r')").fetchone()[0] == "ok"
 
 
-def test_blobs_equal_gpkgblob():
+def test_blobs_are_header_plus_wkb():
+    """gpkgblob.to_blobs (headers built in numpy) against the GeoPackage spec written out
+    one geometry at a time: "GP", version 0, flags (little endian, xy envelope; empty:
+    bit 4 and no envelope), srs id, envelope minx maxx miny maxy, little-endian WKB."""
+    import struct
+
     import shapely
 
     from renewal_planner.layers import gpkgblob
-    from renewal_planner.layers.importer.stream import _blobs
 
     g = np.array([shapely.Point(500000.5, 3380000.25), shapely.LineString([(1, 2), (3, -4), (5, 6)]),
-                  shapely.MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 5)]])], dtype=object)
-    assert _blobs(g, 4547) == gpkgblob.to_blobs(g, 4547)
-    with_empty = np.array([shapely.Point(1, 2), shapely.LineString()], dtype=object)
-    assert _blobs(with_empty, 4547) == gpkgblob.to_blobs(with_empty, 4547)
-    assert _blobs(np.array([], dtype=object), 1) == []
+                  None, shapely.MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 5)]]), shapely.LineString(),
+                  shapely.Polygon([(0, 0), (2, 0), (2, 3)]), shapely.Point()], dtype=object)
+
+    def spec(geom):
+        if geom is None:
+            return None
+        wkb = shapely.to_wkb(geom, byte_order=1)
+        if geom.is_empty:
+            return b"GP\x00\x11" + struct.pack("<i", 4547) + wkb
+        minx, miny, maxx, maxy = geom.bounds
+        return b"GP\x00\x03" + struct.pack("<i4d", 4547, minx, maxx, miny, maxy) + wkb
+
+    assert gpkgblob.to_blobs(g, 4547) == [spec(x) for x in g]
+    assert gpkgblob.to_blobs(np.array([], dtype=object), 1) == []
+    assert [gpkgblob.from_blob(b) for b in gpkgblob.to_blobs(g[:2], 4547)] == list(g[:2])
 
 
 @pytest.mark.parametrize("id_range", [(1, 700), (1, 900), (5, 700)])

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from renewal_planner.layers import gpkgblob
 from renewal_planner.layers.importer import import_files
 from renewal_planner.layers.importer import stream as streammod
 
@@ -289,7 +290,7 @@ def test_point_index_tells_colliding_hashes_apart(monkeypatch):
 
 def test_straight_blobs_are_the_shapely_blobs():
     """_Straight builds point and two-point line blobs in numpy: byte for byte what shapely's WKB
-    in _blobs gives, with the same bounds."""
+    in gpkgblob.to_blobs gives, with the same bounds."""
     import numpy as np
     import shapely
 
@@ -300,7 +301,7 @@ def test_straight_blobs_are_the_shapely_blobs():
     for straight, geoms in ((streammod._Straight(x0, y0), shapely.points(x0, y0)),
                             (streammod._Straight(x0, y0, x1, y1),
                              shapely.linestrings(np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], 1)))):
-        assert straight.blobs(4547).to_pylist() == streammod._blobs(geoms, 4547)
+        assert straight.blobs(4547).to_pylist() == gpkgblob.to_blobs(geoms, 4547)
         assert np.array_equal(straight.bounds(), shapely.bounds(geoms))
 
 
