@@ -123,7 +123,7 @@ def inside_area(x, y, crs_text) -> np.ndarray:
     area = c.area_of_use
     if area is None or not ok.any():
         return ok
-    lon, lat = _to_geodetic(crs_text).transform(np.where(ok, x, 0.0), np.where(ok, y, 0.0))
+    lon, lat = _arrays(_to_geodetic(crs_text), np.where(ok, x, 0.0), np.where(ok, y, 0.0))
     m = mapping.check_value("crs_area_margin_deg")
     w, s, e, n = area.bounds
     with np.errstate(invalid="ignore"):
@@ -136,7 +136,16 @@ def transform(x, y, crs_from, crs_to):
     y = np.asarray(y, dtype=float)
     if crs(crs_from) == crs(crs_to):
         return x, y
-    return _between(crs_from, crs_to).transform(x, y)
+    return _arrays(_between(crs_from, crs_to), x, y)
+
+
+def _arrays(tr, x, y):
+    """``tr.transform`` of 1-d arrays, also of length 1: pyproj tries its one-point path on a
+    length-1 array first, which converts the array to a scalar (deprecated in numpy 1.25)."""
+    if x.shape == (1,):
+        x2, y2 = tr.transform(np.repeat(x, 2), np.repeat(y, 2))
+        return x2[:1], y2[:1]
+    return tr.transform(x, y)
 
 
 def table_crs(east, north, crs_in):
@@ -252,7 +261,7 @@ def geometry_to_project(geoms, crs_in, crs_out):
         sel = np.flatnonzero(ok)
 
         def fn(xy):
-            x, y = tr.transform(xy[:, 0], xy[:, 1])
+            x, y = _arrays(tr, xy[:, 0], xy[:, 1])
             return np.column_stack([x, y])
 
         out[sel] = shapely.transform(geoms[sel], fn)

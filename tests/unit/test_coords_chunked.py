@@ -47,3 +47,24 @@ def test_hand_made_cases():
     assert swapped is False and "zone prefix" in notes[-1]
     # the same table with the columns the other way round
     assert _chunked(n, e, "EPSG:4547", 2)[0] is True
+
+
+def test_one_point_transforms_as_arrays_without_numpy_deprecation():
+    """A chunk or geometry of one point: the same numbers as in a longer array, returned as
+    arrays, and no 'conversion of an array with ndim > 0 to a scalar' (an error in a future numpy)."""
+    import warnings
+
+    import shapely
+
+    x, y = np.array([501500.0, 512345.5]), np.array([3379500.0, 3380123.25])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        both = coords.transform(x, y, "EPSG:4547", "EPSG:4326")
+        one = coords.transform(x[:1], y[:1], "EPSG:4547", "EPSG:4326")
+        inside = coords.inside_area(x[:1], y[:1], "EPSG:4547")
+        moved, _ = coords.geometry_to_project(np.array([shapely.Point(114.0, 30.5)], dtype=object),
+                                              "EPSG:4326", "EPSG:4547")
+    assert isinstance(one[0], np.ndarray) and one[0].shape == (1,)
+    assert (one[0][0], one[1][0]) == (both[0][0], both[1][0])
+    assert inside.tolist() == [True]
+    assert 400000 < moved[0].x < 600000
