@@ -59,7 +59,12 @@ def canvas(qtbot, project):
     c.show()
     c.setExtent(QgsRectangle(-6, -22, 54, 18))
     with qtbot.waitSignal(c.mapCanvasRefreshed, timeout=10000):
-        c.refresh()   # the tools read the layers while no render job is still reading them
+        c.refresh()
+    # no render job may read the layers while a tool reads them: no more renders (map settings,
+    # extent and scale stay as they are)
+    c.freeze(True)
+    c.stopRendering()
+    qtbot.waitUntil(lambda: not c.isDrawing(), timeout=10000)
     yield c
     if c.mapTool() is not None:
         c.unsetMapTool(c.mapTool())

@@ -62,7 +62,12 @@ def canvas(qtbot, project):
     c.show()
     c.setExtent(QgsRectangle(-5, -20, 95, 20))
     with qtbot.waitSignal(c.mapCanvasRefreshed, timeout=10000):
-        c.refresh()   # the tools read the layer while no render job is still reading it
+        c.refresh()
+    # no render job may read the layer while a tool reads it: no more renders (map settings,
+    # extent and scale stay as they are)
+    c.freeze(True)
+    c.stopRendering()
+    qtbot.waitUntil(lambda: not c.isDrawing(), timeout=10000)
     yield c
     if c.mapTool() is not None:
         c.unsetMapTool(c.mapTool())
