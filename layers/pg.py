@@ -1053,9 +1053,6 @@ def write_run(project: str, measure_cols, data, geoms, stale_fid, stale_prev, no
     temporary table, then one UPDATE (findings seen again), one INSERT (new
     findings, in the run's order) and one UPDATE (stale -> resolved).
     """
-    import csv
-    import io as _io
-
     import numpy as np
     import shapely
 
@@ -1079,11 +1076,9 @@ def write_run(project: str, measure_cols, data, geoms, stale_fid, stale_prev, no
                     "fid, review, previous_review, geom FROM {} WITH NO DATA").format(
                     sql.SQL(", ").join(mc), t))
                 if len(out):
-                    buf = _io.StringIO()
-                    out.to_csv(buf, header=False, index=False, na_rep="\\N", quoting=csv.QUOTE_MINIMAL)
-                    with con.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL {})").format(
-                            tmp, sql.SQL(", ").join(map(sql.Identifier, names)), sql.Literal("\\N"))) as cp:
-                        cp.write(buf.getvalue().encode("utf-8"))
+                    with con.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+                            tmp, sql.SQL(", ").join(map(sql.Identifier, names)))) as cp:
+                        cp.write(_run_csv(out))
                     con.execute("ANALYZE pg_temp.rp_run")
                     con.execute(sql.SQL(
                         "UPDATE {} c SET {}, geom = r.geom, last_seen = %s, review = r.review, "
@@ -1102,6 +1097,28 @@ def write_run(project: str, measure_cols, data, geoms, stale_fid, stale_prev, no
                 con.execute("DROP TABLE pg_temp.rp_run")
         except psycopg.Error as exc:
             raise _db_error(exc, p, layer="conflict") from None
+
+
+def _run_csv(frame) -> bytes:
+    """CSV bytes of a merge's rows for COPY ... (FORMAT csv), written by Arrow: NULL (None,
+    NA, NaN) is an unquoted empty field, every string is quoted ("" and "\\N" included),
+    floats in their shortest exact form; a column Arrow will not type goes as text."""
+    import io as _io
+
+    import pandas as pd
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    arrays = []
+    for c in frame.columns:
+        try:
+            arrays.append(pa.array(frame[c], from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
+            arrays.append(pa.array([None if pd.isna(v) else str(v) for v in frame[c]], pa.string()))
+    buf = _io.BytesIO()
+    pacsv.write_csv(pa.Table.from_arrays(arrays, names=list(frame.columns)), buf,
+                    pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return buf.getvalue()
 
 
 def set_review(project: str, rows) -> int:
