@@ -1100,25 +1100,49 @@ def write_run(project: str, measure_cols, data, geoms, stale_fid, stale_prev, no
 
 
 def _run_csv(frame) -> bytes:
-    """CSV bytes of a merge's rows for COPY ... (FORMAT csv), written by Arrow: NULL (None,
-    NA, NaN) is an unquoted empty field, every string is quoted ("" and "\\N" included),
-    floats in their shortest exact form; a column Arrow will not type goes as text."""
-    import io as _io
-
-    import pandas as pd
+    """CSV bytes of a merge's rows (a DataFrame) for COPY ... (FORMAT csv): arrow_csv of its
+    columns, NaN and NA as NULL; a column Arrow will not type goes as copy_text."""
     import pyarrow as pa
-    from pyarrow import csv as pacsv
 
     arrays = []
     for c in frame.columns:
         try:
             arrays.append(pa.array(frame[c], from_pandas=True))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
-            arrays.append(pa.array([None if pd.isna(v) else str(v) for v in frame[c]], pa.string()))
+            arrays.append(pa.array([copy_text(v) for v in frame[c]], pa.string()))
+    return arrow_csv(list(frame.columns), arrays)
+
+
+def arrow_csv(names, arrays) -> bytes:
+    """Arrow arrays as CSV bytes for COPY ... (FORMAT csv), no header: NULL is an unquoted
+    empty field, every string is quoted ("" and "\\N" included), floats in their shortest
+    exact form."""
+    import io as _io
+
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
     buf = _io.BytesIO()
-    pacsv.write_csv(pa.Table.from_arrays(arrays, names=list(frame.columns)), buf,
+    pacsv.write_csv(pa.Table.from_arrays(arrays, names=names), buf,
                     pacsv.WriteOptions(include_header=False, quoting_style="needed"))
     return buf.getvalue()
+
+
+def copy_text(x):
+    """One value as the text COPY reads back as that value; None for NULL (None, NaN, NA)."""
+    import numpy as np
+
+    if x is None or (isinstance(x, (float, np.floating)) and x != x) or type(x).__name__ == "NAType":
+        return None
+    if isinstance(x, (bool, np.bool_)):
+        return "true" if x else "false"
+    if isinstance(x, (float, np.floating)):
+        return repr(float(x))
+    if isinstance(x, np.integer):
+        return str(int(x))
+    if hasattr(x, "isoformat"):
+        return x.isoformat()
+    return str(x)
 
 
 def set_review(project: str, rows) -> int:

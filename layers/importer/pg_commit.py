@@ -198,38 +198,47 @@ def write_plans(project: str, batches, now: str = None):
 
     Sets ``meta['uploaded_by']`` to the database user.
     """
-    sql = _sql()
     p = pg.PgProject(project)
     srid = pg.parse_srid(pg.project_crs(project))
     with pg._connection(p, write=True) as con, db_errors(p):
         with con.transaction():
-            # One import at a time per project (self-conflicting lock, taken
-            # by every role that may import): batches never interleave.
-            con.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(
-                sql.Identifier(p.schema, BATCH)))
-            user, now_db = con.execute("SELECT current_user::text, now()").fetchone()
+            user, now_db = lock_import(con, p)
             now = now or now_db
             _check_owners(con, p, batches, user)
-            cur = con.cursor()
             for plan, meta in batches:
-                meta["uploaded_by"] = user
-                cur.execute(sql.SQL(
-                    "INSERT INTO {} (batch_id, file_name, sha256, uploaded_by, started_at, finished_at, "
-                    "target_layer, crs_in, encoding, records_in, accepted, rejected, updated, unchanged, "
-                    "mapping) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)").format(
-                    sql.Identifier(p.schema, BATCH)),
-                    (meta["batch_id"], meta["file_name"], meta["sha256"], user, meta["started_at"], now,
-                     ",".join(plan.target_layers), plan.crs_in, plan.encoding, plan.records_in,
-                     plan.accepted, plan.rejected, plan.count("update"), plan.count("unchanged"),
-                     meta["mapping_json"]))
-                if plan.rejects:  # import_reject has no row-level security: COPY straight in
-                    _copy_insert(con, p, REJECT, ["batch_id", "record_no", "target_layer", "field", "value",
-                                                  "reason_code", "reason_zh", "reason_en", "raw"],
-                                 ([meta["batch_id"], r["record_no"], r["target_layer"], r["field"],
-                                   r["value"], r["reason_code"], r["reason_zh"], r["reason_en"], r["raw"]]
-                                  for r in plan.rejects))
+                write_batch(con, p, plan, meta, user, now)
                 for layer in PIPES:
                     _write_layer_rows(con, p, layer, srid, plan, meta, now)
+
+
+def lock_import(con, p):
+    """Take the import lock (self-conflicting, taken by every role that may import: one
+    import at a time per project, batches never interleave); (database user, now)."""
+    sql = _sql()
+    con.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(sql.Identifier(p.schema, BATCH)))
+    return con.execute("SELECT current_user::text, now()").fetchone()
+
+
+def write_batch(con, p, plan, meta, user, now):
+    """The import_batch row of ``plan`` (uploaded_by = ``user``, also set in ``meta``) and its
+    rejects (import_reject has no row-level security: one COPY)."""
+    sql = _sql()
+    meta["uploaded_by"] = user
+    con.execute(sql.SQL(
+        "INSERT INTO {} (batch_id, file_name, sha256, uploaded_by, started_at, finished_at, "
+        "target_layer, crs_in, encoding, records_in, accepted, rejected, updated, unchanged, "
+        "mapping) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)").format(
+        sql.Identifier(p.schema, BATCH)),
+        (meta["batch_id"], meta["file_name"], meta["sha256"], user, meta["started_at"], now,
+         ",".join(plan.target_layers), plan.crs_in, plan.encoding, plan.records_in,
+         plan.accepted, plan.rejected, plan.count("update"), plan.count("unchanged"),
+         meta["mapping_json"]))
+    if plan.rejects:
+        _copy_insert(con, p, REJECT, ["batch_id", "record_no", "target_layer", "field", "value",
+                                      "reason_code", "reason_zh", "reason_en", "raw"],
+                     ([meta["batch_id"], r["record_no"], r["target_layer"], r["field"],
+                       r["value"], r["reason_code"], r["reason_zh"], r["reason_en"], r["raw"]]
+                      for r in plan.rejects))
 
 
 @contextlib.contextmanager

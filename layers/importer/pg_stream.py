@@ -25,7 +25,6 @@ written: ...").
 """
 from __future__ import annotations
 
-import io
 import queue
 import threading
 
@@ -53,13 +52,11 @@ def open_writer(project, model, meta):
     try:
         with pg_commit.db_errors(p):
             raw.execute("SET client_encoding TO 'UTF8'")
-            raw.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(
-                sql.Identifier(p.schema, pg_commit.BATCH)))
+            user, now = pg_commit.lock_import(raw, p)
             for layer in (POINT, SEGMENT):
                 if raw.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(
                         sql.Identifier(p.schema, layer))).fetchone()[0]:
                     raise Fallback("the project holds pipes: per-record path (updates by uid)")
-            user, now = raw.execute("SELECT current_user::text, now()").fetchone()
             rls = {layer: pg_commit._rls_owner(raw, p, layer) for layer in (POINT, SEGMENT)}
     except BaseException:
         con.close()
@@ -215,7 +212,7 @@ class PgWriter:
         cols += ["source", "updated_at", pg.GEOM_COLUMN]
         data += [pa.array(np.full(n, self.batch_id, dtype=object), pa.string()),
                  pa.array(np.full(n, self.now_text, dtype=object), pa.string()), gcol]
-        payload = _csv(cols, data)
+        payload = pg.arrow_csv(cols, data)
         while True:   # hand the chunk over, watching for an error of the one before
             try:
                 self.q.put((layer, cols, payload), timeout=0.2)
@@ -224,7 +221,6 @@ class PgWriter:
                 self._raise()
 
     def finish(self, plan, meta):
-        sql = pg._sql()
         self.wait()
         self.close()
         for layer in (POINT, SEGMENT):
@@ -233,24 +229,8 @@ class PgWriter:
                 rec, uid, owner = first
                 raise pg_commit.owner_refused(meta["file_name"], layer, rec, uid, owner, self.user,
                                               self.rls[layer][1], cnt)
-        meta["uploaded_by"] = self.user
         with pg_commit.db_errors(self.p):
-            self.con.execute(sql.SQL(
-                "INSERT INTO {} (batch_id, file_name, sha256, uploaded_by, started_at, finished_at, "
-                "target_layer, crs_in, encoding, records_in, accepted, rejected, updated, unchanged, "
-                "mapping) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)").format(
-                sql.Identifier(self.p.schema, pg_commit.BATCH)),
-                (meta["batch_id"], meta["file_name"], meta["sha256"], self.user, meta["started_at"], self.now,
-                 ",".join(plan.target_layers), plan.crs_in, plan.encoding, plan.records_in,
-                 plan.accepted, plan.rejected, plan.count("update"), plan.count("unchanged"),
-                 meta["mapping_json"]))
-            if plan.rejects:
-                pg_commit._copy_insert(self.con, self.p, pg_commit.REJECT,
-                                       ["batch_id", "record_no", "target_layer", "field", "value",
-                                        "reason_code", "reason_zh", "reason_en", "raw"],
-                                       ([meta["batch_id"], r["record_no"], r["target_layer"], r["field"],
-                                         r["value"], r["reason_code"], r["reason_zh"], r["reason_en"], r["raw"]]
-                                        for r in plan.rejects))
+            pg_commit.write_batch(self.con, self.p, plan, meta, self.user, self.now)
 
 
 _ARROW = {"text": "string", "date": "string", "datetime": "string", "real": "float64", "integer": "int64",
@@ -266,31 +246,7 @@ def _arrow(v, ftype):
     try:
         return pa.array(v, typ, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
-        return pa.array([_text(x) for x in v], pa.string())
-
-
-def _text(x):
-    """One value as text (the rare columns Arrow will not take as they are)."""
-    x = pg_commit._py(x)
-    if x is None:
-        return None
-    if isinstance(x, bool):
-        return "true" if x else "false"
-    if isinstance(x, float):
-        return repr(x)
-    if hasattr(x, "isoformat"):
-        return x.isoformat()
-    return str(x)
-
-
-def _csv(cols, data) -> bytes:
-    import pyarrow as pa
-    from pyarrow import csv as pacsv
-
-    buf = io.BytesIO()
-    pacsv.write_csv(pa.Table.from_arrays(data, names=cols), buf,
-                    pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-    return buf.getvalue()
+        return pa.array([pg.copy_text(x) for x in v], pa.string())
 
 
 def _ewkb_hex(c, srid):

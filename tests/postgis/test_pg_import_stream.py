@@ -184,14 +184,13 @@ def test_database_error_mid_stream_rolls_back(tmp_path, make_project, monkeypatc
     """A COPY refused by the server (a planted duplicate uid in the second chunk of points)
     reaches the import as the per-record path's InputError; nothing stays."""
     from renewal_planner.bench import import_bench
-    from renewal_planner.layers.importer import pg_stream
 
     monkeypatch.setattr(streammod, "CHUNK", 300)
     monkeypatch.setattr(streammod, "BLOCK", 8192)
     f = import_bench.make_csv(str(tmp_path / "bench.csv"), 2000)
     p = make_project(prefix="fail")
     before = _snapshot(p)
-    real = pg_stream._csv
+    real = pg.arrow_csv          # what pg_stream writes each chunk's COPY with
     calls = []
 
     def spoiled(cols, data):
@@ -203,7 +202,7 @@ def test_database_error_mid_stream_rolls_back(tmp_path, make_project, monkeypatc
             out = b"\n".join(lines)
         return out
 
-    monkeypatch.setattr(pg_stream, "_csv", spoiled)
+    monkeypatch.setattr(pg, "arrow_csv", spoiled)
     with pytest.raises(InputError, match="refused the import, nothing was written"):
         import_files(p, [f], stream=True)
     assert _snapshot(p) == before
