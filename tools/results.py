@@ -241,13 +241,14 @@ def _merge_run_gpkg(project, run, area_geometry, now):
                 cols = ["fid", "conflict_id", *MEASURE_COLS, "geom", "review", "first_seen", "last_seen"]
                 data = [new_fids.tolist(), [ids[i] for i in idx] if k < n else ids, *sub,
                         blobs[new].tolist(), ["open"] * k, [now] * k, [now] * k]
-                empty = len(ex) == 0 and not rtree_rows and (
+                # nothing stored (an area run reads only part of the table: the R-tree says)
+                empty = len(ex) == 0 and (
                     not has_rtree or not con.execute(f"SELECT EXISTS (SELECT 1 FROM {rtree})").fetchone()[0])
                 if k >= BULK_MIN and empty:
-                    packed = _insert_packed(con, cols, data, new_fids, geoms[new], rtree if has_rtree else None)
+                    _insert_packed(con, cols, data, new_fids, geoms[new], rtree if has_rtree else None)
+                    packed = True
                 else:
-                    con.executemany(f"INSERT INTO {TABLE} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                                    zip(*data))
+                    _insert_rows(con, cols, zip(*data))
                     rtree_rows.append((new_fids, geoms[new]))
                 con.execute("UPDATE gpkg_ogr_contents SET feature_count = feature_count + ? "
                             "WHERE lower(table_name) = lower(?)", (k, TABLE))
@@ -273,10 +274,14 @@ def _merge_run_gpkg(project, run, area_geometry, now):
         con.close()
 
 
-def _insert_packed(con, cols, data, fids, geoms, rtree) -> bool:
+def _insert_rows(con, cols, rows):
+    con.executemany(f"INSERT INTO {TABLE} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
+
+
+def _insert_packed(con, cols, data, fids, geoms, rtree):
     """The first findings of an empty conflict table: rows bound in compiled code
     (executemany where the bulk writer cannot), then the R-tree packed from their
-    Z-ordered boxes. True when done."""
+    Z-ordered boxes."""
     from ..layers.importer import rtree_bulk, sqlite_bulk
 
     bulk = sqlite_bulk.Bulk(con)
@@ -285,8 +290,7 @@ def _insert_packed(con, cols, data, fids, geoms, rtree) -> bool:
         for i in range(0, len(fids), step):
             part = [c[i:i + step] for c in data]
             if not bulk.insert(TABLE, cols, part):
-                con.executemany(f"INSERT INTO {TABLE} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                                zip(*part))
+                _insert_rows(con, cols, zip(*part))
         if rtree is not None:
             ids, b = _bounds(fids, geoms)
             loader = rtree_bulk.Loader(con, rtree, bulk, (int(fids[0]), int(fids[-1])) if len(ids) == len(fids)
@@ -298,7 +302,6 @@ def _insert_packed(con, cols, data, fids, geoms, rtree) -> bool:
         bulk.wait()
     finally:
         bulk.close()
-    return True
 
 
 def _is_pg(project) -> bool:
