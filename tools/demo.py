@@ -125,6 +125,11 @@ def _stations(a, b, spacing, phase=0.0):
     return out
 
 
+def _cm_up(depth):
+    """A depth rounded up to the centimetre (float noise below 1e-6 cm ignored)."""
+    return math.ceil(round(depth * 100, 6)) / 100
+
+
 def _along(a, b, s):
     L = math.dist(a, b)
     t = s / L
@@ -270,9 +275,9 @@ class Network:
                     fall = SEWER_FALL[max(dn for dn in SEWER_FALL if dn <= (s.get("diameter_mm") or 0))]
                     length = math.dist(self.points[u]["xy"], self.points[v]["xy"])
                     inv_u = min(ground[u] - d_u, inv_end.get(u, math.inf))
-                    d_u = math.ceil(round((ground[u] - inv_u) * 100, 6)) / 100
+                    d_u = _cm_up(ground[u] - inv_u)
                     inv_u = ground[u] - d_u
-                    d_v = max(d_v, math.ceil(round((ground[v] - (inv_u - fall * length)) * 100, 6)) / 100)
+                    d_v = max(d_v, _cm_up(ground[v] - (inv_u - fall * length)))
                     inv_v = ground[v] - d_v
                     inv_end[v] = min(inv_end.get(v, math.inf), inv_v)
                     s["depth_start"], s["depth_end"] = (d_u, d_v) if fwd else (d_v, d_u)
@@ -283,9 +288,9 @@ class Network:
 
     def undercross(self, dem, segments):
         """Where two of the sewers ``segments`` cross closer than
-        SEWER_CROSSING_GAP, deepen the upstream end of the lower one so that
-        it passes under the other (grade() then carries that downstream).
-        True when a depth changed."""
+        SEWER_CROSSING_GAP (plus their survey uncertainty), deepen both ends of
+        the lower one by the shortfall so that it passes under the other
+        (grade() then carries that downstream). True when a depth changed."""
         segs = [self.segments[k] for k in segments]
         a = np.array([self.points[s["start"]]["xy"] for s in segs])
         b = np.array([self.points[s["end"]]["xy"] for s in segs])
@@ -314,7 +319,7 @@ class Network:
                     continue
                 zi = inv[i, 0] + t * (inv[i, 1] - inv[i, 0])
                 zj = inv[j, 0] + u * (inv[j, 1] - inv[j, 0])
-                lo, hi, z_lo, z_hi, f = (i, j, zi, zj, t) if zi <= zj else (j, i, zj, zi, u)
+                lo, z_lo, z_hi = (i, zi, zj) if zi <= zj else (j, zj, zi)
                 # depth of each centre there; the lower pipe's invert must lie ``need`` or below
                 gi, gj = g[i] + t * (g[len(segs) + i] - g[i]), g[j] + u * (g[len(segs) + j] - g[j])
                 h = (gi - zi - dia[i] / 2) + (gj - zj - dia[j] / 2)
@@ -324,8 +329,8 @@ class Network:
                 s = segs[lo]
                 drop = z_lo - need
                 # deepen both ends by the shortfall: the segment keeps its fall and passes under
-                s["depth_start"] = math.ceil(round((s["depth_start"] + drop) * 100, 6)) / 100
-                s["depth_end"] = math.ceil(round((s["depth_end"] + drop) * 100, 6)) / 100
+                s["depth_start"] = _cm_up(s["depth_start"] + drop)
+                s["depth_end"] = _cm_up(s["depth_end"] + drop)
                 inv[lo] -= drop
                 changed = True
         return changed
